@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,10 +62,14 @@ class LinuxI2C(BusLock):
         self.path = path
         try:
             self._bus = SMBus(path)
-        except FileNotFoundError:
-            raise SensorError(f"{path}: no such I2C bus; enable I2C (raspi-config) and check `ls /dev/i2c-*`") from None
-        except PermissionError:
-            raise SensorError(f"{path}: permission denied; add your user to the 'i2c' group") from None
+        except OSError as exc:
+            raise SensorError(f"{path}: {open_error_advice(exc)}") from None
+
+    @property
+    def frequency(self) -> int | None:
+        """The bus clock in Hz as the device tree sets it (a Pi's i2c_arm_baudrate), None when unknown."""
+        name = Path(self.path).name
+        return sysfs_frequency(Path("/sys/class/i2c-adapter") / name / "of_node" / "clock-frequency")
 
     def _transfer(self, *messages: Any) -> None:
         self._bus.i2c_rdwr(*messages)
@@ -99,18 +106,62 @@ class LinuxI2C(BusLock):
         self._bus.close()
 
 
+#: How long a transaction waits for a bus another program (not thermtool) holds through busio's lock.
+FOREIGN_LOCK_WAIT_S = 1.0
+_BUS_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_UNREFERENCEABLE_LOCKS: dict[int, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def bus_lock(bus: object) -> threading.RLock:
+    """The one thread lock of a bus object: every sensor on that bus, in any thread, shares it.
+
+    busio's try_lock is a plain flag (Blinka's and ours), so two threads could both pass it; this lock
+    is taken first, which makes two sensors on one bus work from two threads.
+    """
+    with _LOCKS_GUARD:
+        try:
+            return _BUS_LOCKS.setdefault(bus, threading.RLock())
+        except TypeError:  # not weak-referenceable (__slots__): key by identity for the process's life
+            return _UNREFERENCEABLE_LOCKS.setdefault(id(bus), threading.RLock())
+
+
 @contextlib.contextmanager
 def locked(bus: BusioI2C) -> Iterator[BusioI2C]:
-    """Hold the bus lock for a transaction (spins like Blinka's drivers do, never forever)."""
-    for _ in range(100_000):
-        if bus.try_lock():
-            break
-    else:
-        raise SensorError("I2C bus stays locked by another user")
+    """Hold the bus for one transaction: its thread lock, then busio's try_lock (waited on, never forever)."""
+    guard = bus_lock(bus)
+    if not guard.acquire(timeout=FOREIGN_LOCK_WAIT_S):
+        raise SensorError("I2C bus stays busy: another thread held it for over a second")
     try:
-        yield bus
+        give_up = time.monotonic() + FOREIGN_LOCK_WAIT_S
+        while not bus.try_lock():
+            if time.monotonic() >= give_up:
+                raise SensorError("I2C bus stays locked by another program using the same bus object")
+            time.sleep(0.0005)
+        try:
+            yield bus
+        finally:
+            bus.unlock()
     finally:
-        bus.unlock()
+        guard.release()
+
+
+def sysfs_frequency(path: Path) -> int | None:
+    """A device-tree clock-frequency property (one big-endian 32-bit cell), None when absent or malformed."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    return int.from_bytes(raw[:4], "big") or None if len(raw) >= 4 else None
+
+
+def bus_frequency(bus: object) -> float | None:
+    """The clock of a bus object in Hz when it knows it (a `frequency` attribute), else None."""
+    try:
+        value = getattr(bus, "frequency", None)
+    except OSError:
+        return None
+    return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
 def is_nack(exc: OSError) -> bool:
@@ -118,6 +169,55 @@ def is_nack(exc: OSError) -> bool:
     return exc.errno in (errno.EREMOTEIO, errno.ENXIO, errno.EIO, errno.ETIMEDOUT, errno.EAGAIN)
 
 
-def i2c_bus_paths() -> list[Path]:
-    """The i2c-dev nodes present on this machine."""
-    return sorted(Path("/dev").glob("i2c-*"))
+def bus_error_advice(exc: OSError) -> str:
+    """What a failed transfer's errno means for the user, for errors other than a missing acknowledge."""
+    if exc.errno == errno.EOPNOTSUPP:
+        return ("the I2C adapter cannot do plain I2C read/write transfers (EOPNOTSUPP: an SMBus-only "
+                "adapter); use the board's own I2C controller (/dev/i2c-1 on a Pi) or an adapter whose driver "
+                "supports I2C_RDWR")
+    if exc.errno == errno.ENODEV:
+        return ("the I2C adapter went away (ENODEV): a USB adapter was unplugged or its driver unloaded; "
+                "reconnect it and start again")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return open_error_advice(exc)
+    return f"{exc.strerror or exc}; check the bus and its wiring"
+
+
+def open_error_advice(exc: OSError) -> str:
+    """Why an i2c-dev node could not be opened, and what to do about it."""
+    if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
+        present = ", ".join(str(p) for p in i2c_bus_paths()) or "none"
+        return (f"no such I2C bus (buses present: {present}); enable I2C (raspi-config on a Pi, jetson-io on "
+                "a Jetson) or name another bus")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ("permission denied; add your user to the 'i2c' group (sudo adduser $USER i2c, then log in "
+                "again), or give that group the device with a udev rule: "
+                'SUBSYSTEM=="i2c-dev", GROUP="i2c", MODE="0660"')
+    return bus_error_advice(exc) if exc.errno in (errno.ENODEV, errno.EOPNOTSUPP) else f"{exc.strerror or exc}"
+
+
+def i2c_bus_paths(dev: Path = Path("/dev")) -> list[Path]:
+    """The i2c-dev nodes present on this machine, in bus-number order."""
+    return sorted(dev.glob("i2c-*"), key=lambda p: (len(p.name), p.name))
+
+
+#: The I2C bus on header pins 3 (SDA) and 5 (SCL), by Jetson SoC (the device tree's "nvidia,tegraNNN");
+#: pins 27/28 are bus 0 on the Nano (tegra210) and bus 1 on the others. Orin and Thor put pins 3/5 on 7.
+JETSON_HEADER_BUS = {"tegra210": 1, "tegra186": 1, "tegra194": 8, "tegra234": 7, "tegra264": 7}
+
+
+def header_bus(compatible: str) -> int:
+    """The header bus (pins 3/5) of a board from its device-tree "compatible" string; 1 (a Pi) otherwise."""
+    for soc, number in JETSON_HEADER_BUS.items():
+        if f"nvidia,{soc}" in compatible:
+            return number
+    return 1
+
+
+def default_bus_path(root: Path = Path("/")) -> str:
+    """The i2c-dev node of the board's header I2C pins: /dev/i2c-1 on a Pi, the SoC's bus on a Jetson."""
+    try:
+        compatible = (root / "proc/device-tree/compatible").read_bytes().decode("ascii", "replace")
+    except OSError:
+        compatible = ""
+    return f"/dev/i2c-{header_bus(compatible)}"

@@ -2,21 +2,32 @@
 
 What the driver does per subpage (the datasheet's "subpage mode"): poll the status register until its
 new-data bit is set, clear that bit, read the 832 RAM words in chunks, read the control register (the
-frame is decoded with the value read alongside it, as Melexis' MLX90640_GetFrameData does), drop frames
-that carry the device's 0x7FFF "frame data error" pattern, and decode the subpage into a (24, 32) buffer.
-A full frame is emitted once both subpages are fresh, so full frames come at HALF the refresh rate
-(the refresh rate is the subpage rate). The maths lives in `calibration`; here is only I/O and state.
+frame is decoded with the value read alongside it, as Melexis' MLX90640_GetFrameData does) and the
+status again (as GetFrameData does, to see whether the device rewrote RAM during the read), drop
+subpages that fail the plausibility checks below, and decode the rest into a (24, 32) buffer. A full
+frame is built only from two consecutive subpages of one run (no failure, repeat or gap between them),
+so full frames come at HALF the refresh rate (the refresh rate is the subpage rate) and are never half
+stale. The maths lives in `calibration`; here is only I/O, validation and state.
+
+On a flaky bus (the field, not the bench): the EEPROM is read until two reads agree and is then checked
+against what the datasheet allows; every subpage is checked before calibration (0x7FFF error words, runs
+of 0x0000/0xFFFF a stuck data line leaves, Vdd, Ta and GAIN in range, a control word that reads the same
+twice); every wait checks the read's deadline, so `read(timeout)` ends within the timeout plus one bus
+transaction.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
 
-from ...buses.i2c import BusioI2C, LinuxI2C, is_nack, locked
+from ...buses.i2c import BusioI2C, LinuxI2C, bus_error_advice, bus_frequency, default_bus_path, is_nack, locked
 from ...clock import Clock, SystemClock
 from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
@@ -61,6 +72,27 @@ DEFAULT_CHUNK_WORDS = 128  # 256-byte reads: within every adapter's transfer lim
 DEFAULT_RETRIES = 4
 _BACKOFF_S = 0.002  # first retry delay; doubles each time (2, 4, 8, 16 ms)
 _EARLY_WAKE = 0.8  # of a subpage period after the last arrival: when to start polling for the next
+EEPROM_READS = 4  # at most this many EEPROM reads to find two that agree word for word
+EEPROM_ADDRESS_WORD = 15  # 0x240F: bits 7:0 hold the device's I2C address (datasheet EEPROM map)
+DEVICE_ID_WORDS = slice(7, 10)  # 0x2407..0x2409: the device ID (serial number)
+# Plausibility of a subpage's aux words. The datasheet specifies a 3.3 V supply (3.0..3.6 V operating) and
+# -40..85 C ambient; the limits leave margin for the sensor's own heating and measurement spread, and an
+# all-0xFFFF read (Vdd -0.6 V, Ta 359 C) falls far outside them. GAIN tracks the EEPROM's GAIN_EE within a
+# few percent on every real dump we have (2,281 subpages of 4 units); +-25 % is allowed.
+VDD_RANGE = (2.8, 3.8)
+TA_RANGE = (-45.0, 125.0)
+GAIN_RATIO_RANGE = (0.75, 1.25)
+STUCK_RUN = 8  # this many consecutive pixel words of 0x0000 or 0xFFFF: a failed transfer, not a scene
+# A pair of subpages seen further apart than this many periods may have an even number of measurements
+# between them (with the sensor's oscillator up to 10 % fast, a third measurement completes after 1.7):
+# they are not treated as consecutive.
+STALE_GAP_PERIODS = 1.5
+BUS_WARNING_FRAMES = 4  # full frames to measure the delivered rate over before warning about the bus speed
+#: Bus bits per subpage: 832 RAM words in 128-word chunks, the status and control reads and the status
+#: write, each transaction with its start, address and register bytes at 9 clocks a byte.
+SUBPAGE_BUS_BITS = 15_700
+
+log = logging.getLogger(__name__)
 
 
 # -- pure helpers: control word <-> settings, frame validation ---------------------------------------------
@@ -130,6 +162,83 @@ def has_frame_data_error(frame: np.ndarray) -> bool:
     return bool(np.any(frame[PIXELS + _AUX_CHECKED] == FRAME_ERROR_WORD))
 
 
+def stuck_run(pixels: np.ndarray) -> bool:
+    """True when the pixel words hold a run of `STUCK_RUN` equal 0x0000 or 0xFFFF words (a dead data line)."""
+    for value in (0x0000, 0xFFFF):
+        hits = np.concatenate(([0], (pixels == value).astype(np.int8), [0]))
+        edges = np.flatnonzero(np.diff(hits))
+        if edges.size and (edges[1::2] - edges[::2]).max() >= STUCK_RUN:
+            return True
+    return False
+
+
+def implausible(frame: np.ndarray, cal: Calibration) -> str | None:
+    """Why an 834-word subpage cannot be a real measurement (a short reason), or None when it is plausible.
+
+    Checked before calibration: the 0x7FFF error pattern, runs of 0x0000/0xFFFF in the pixels, then the aux
+    words the equations use: GAIN against GAIN_EE (resolution-corrected), Vdd and Ta in range.
+    """
+    if has_frame_data_error(frame):
+        return "0x7FFF frame-data error"
+    if stuck_run(frame[:PIXELS]):
+        return "0x0000/0xFFFF run in the pixels"
+    gain = int(np.int16(frame[calibration.GAIN]))
+    resolution_shift = calibration.RESOLUTION_SHIFT
+    correction = 2.0 ** (cal.resolution_ee - ((int(frame[832]) >> resolution_shift) & 0x3))
+    if gain <= 0 or not GAIN_RATIO_RANGE[0] <= cal.gain_ee / (gain * correction) <= GAIN_RATIO_RANGE[1]:
+        return "GAIN word out of range"
+    vdd = calibration.frame_vdd(frame, cal)
+    if not VDD_RANGE[0] <= vdd <= VDD_RANGE[1]:
+        return "Vdd out of range"
+    denominator = int(np.int16(frame[calibration.TA_PTAT])) * cal.alpha_ptat + int(np.int16(frame[calibration.TA_VBE]))
+    if denominator == 0 or not TA_RANGE[0] <= calibration.frame_ta(frame, cal) <= TA_RANGE[1]:
+        return "Ta out of range"
+    return None
+
+
+def check_identity(eeprom: np.ndarray, address: int) -> str | None:
+    """What is wrong with the EEPROM's identity words for a device answering at `address`, or None.
+
+    The datasheet's EEPROM map stores the device's own I2C address in 0x240F bits 7:0 and a device ID in
+    0x2407..0x2409; a dump whose address byte differs, or whose ID is all 0x0000/0xFFFF, was misread.
+    """
+    stored = int(eeprom[EEPROM_ADDRESS_WORD]) & 0xFF
+    if stored != address:
+        return f"its address word 0x240F says 0x{stored:02x}, but the device answers at 0x{address:02x}"
+    ids = eeprom[DEVICE_ID_WORDS]
+    if (ids == 0).all() or (ids == 0xFFFF).all():
+        return "its device ID words 0x2407-0x2409 are blank"
+    return None
+
+
+def bus_carries_hz(frequency: float) -> float:
+    """The highest refresh rate whose subpage fits in one period at bus `frequency` Hz (0 when none does)."""
+    fitting = [rate for rate in REFRESH_RATES if SUBPAGE_BUS_BITS / frequency <= 1.0 / rate]
+    return max(fitting, default=0.0)
+
+
+def timeout_message(where: str, wait: float, refresh_hz: float, status: int | None, stats: Counter[str]) -> str:
+    """The SensorTimeoutError text: what the subpages that did arrive in `wait` seconds had wrong."""
+    dropped = {k: n for k, n in stats.items() if k not in ("arrived", "repeated", "gap")}
+    if not stats["arrived"]:
+        state = f"status 0x{status:04x}, " if status is not None else ""
+        return (f"{where}: no new data within {wait:g} s ({state}refresh {refresh_hz:g} Hz); check the sensor's "
+                "power and that nothing else reconfigured it")
+    parts = [f"{n} {reason}" for reason, n in sorted(dropped.items())]
+    if stats["repeated"]:
+        parts.append(f"{stats['repeated']} repeated the previous subpage")
+    if stats["gap"]:
+        parts.append(f"{stats['gap']} came after a gap")
+    if stats["repeated"] and not dropped:
+        advice = ("the new-data bit seems stuck or the sensor is in subpage-repeat mode; power-cycle it and "
+                  "check that nothing else writes its control register")
+    else:
+        advice = ("check the wiring and pull-ups, keep the wires short, and lower the bus speed (400 kHz) or "
+                  "the refresh rate")
+    return (f"{where}: no complete frame within {wait:g} s: every one of the {stats['arrived']} subpages that "
+            f"arrived was unusable ({', '.join(parts)}); {advice}")
+
+
 def bus_number(name: str) -> int:
     """The N of /dev/i2c-N (for the `i2cdetect -y N` hint); 1, the Raspberry Pi's header bus, otherwise."""
     found = re.search(r"i2c-(\d+)$", name)
@@ -148,9 +257,10 @@ def parse_address(address: int | str) -> int:
 
 
 def bus_path(target: str | None) -> str:
-    """The i2c-dev path a spec target names: None -> /dev/i2c-1, "3" -> /dev/i2c-3, a path as is."""
+    """The i2c-dev path a spec target names: None -> the board's header bus (/dev/i2c-1 on a Pi, the SoC's on
+    a Jetson), "3" -> /dev/i2c-3, a path as is."""
     if not target:
-        return "/dev/i2c-1"
+        return default_bus_path()
     return f"/dev/i2c-{target}" if target.isdigit() else target
 
 
@@ -162,7 +272,7 @@ class MLX90640Sensor(Sensor):
     Linux i2c-dev at open(). Settings are written only when given: `refresh_hz` (subpages per second,
     0.5..64), `resolution` (ADC bits 16..19), `pattern` ("chess"/"interleaved"); otherwise the sensor keeps
     what its EEPROM configured. All state is per instance, so sensors on other buses or addresses are
-    independent.
+    independent; one thread at a time reads one sensor, and sensors sharing a bus share its lock.
     """
 
     kind = "mlx90640"
@@ -193,6 +303,7 @@ class MLX90640Sensor(Sensor):
         #: Added to every frame's meta (the simulated camera marks its frames here).
         self.extra_meta: dict[str, Any] = {}
         self._bus: BusioI2C | None = None
+        self._reading = threading.Lock()
         self._reset_session()
 
     # -- identification --------------------------------------------------------------------------------
@@ -205,18 +316,27 @@ class MLX90640Sensor(Sensor):
         self.calibration: Calibration | None = None
         self.control = 0
         self._image = np.full((24, 32), np.nan)
-        self._seen: set[int] = set()
-        self._fresh: list[int] = []
-        self._last_subpage: int | None = None
+        self._run: list[int] = []  # subpages decoded in the current run of consecutive subpages
+        self._run_at = 0.0  # when the last of them was announced by the status register
         self._pattern_bit: int | None = None
         self._arrival: float | None = None
+        self._status_at = 0.0
+        self._deadline: float | None = None  # of the read() in progress
+        self._wait = 0.0
+        self._stats: Counter[str] = Counter()  # what the current read() saw, for its timeout message
         self._ta = self._vdd = float("nan")
         self._wall_start = datetime.now(timezone.utc)
         self._clock_start = self.clock.monotonic()
+        self._full_frames = 0
+        self._bus_check: float | None = None  # what the bus carries, while its warning is still due
+        self.bus_warning: str | None = None
         self.subpages_read = 0
         self.corrupt_subpages = 0
+        self.dropped: Counter[str] = Counter()
         self.repeated_subpages = 0
+        self.gaps = 0
         self.nack_retries = 0
+        self.eeprom_reads = 0
 
     # -- Sensor hooks ----------------------------------------------------------------------------------
     def _open(self) -> None:
@@ -229,24 +349,57 @@ class MLX90640Sensor(Sensor):
             raise
 
     def _start(self) -> None:
-        eeprom = self.read_words(EEPROM_START, EEPROM_WORDS)
+        eeprom = self._read_eeprom()
+        advice = ("check the wiring and pull-ups and read the EEPROM at 400 kHz or less (a Pi: "
+                  "dtparam=i2c_arm_baudrate=400000)")
         try:
             self.calibration = calibration.extract_parameters(eeprom)
         except CalibrationError as exc:
-            raise CalibrationError(f"{self.where}: EEPROM rejected: {exc}") from exc
-        control = self.read_word(CONTROL_REGISTER)
+            raise CalibrationError(f"{self.where}: EEPROM rejected: {exc}; {advice}") from exc
+        wrong = check_identity(eeprom, self.address)
+        if wrong is not None:
+            raise CalibrationError(f"{self.where}: EEPROM rejected: {wrong}; {advice}")
+        control = self._read_stable(CONTROL_REGISTER)
         wanted = configure_control(control, self.refresh_hz, self.resolution, self.pattern)
         if wanted != control:
             self.write_word(CONTROL_REGISTER, wanted)
-            control = self.read_word(CONTROL_REGISTER)
+            control = self._read_stable(CONTROL_REGISTER)
             if control != wanted:
                 raise SensorError(f"{self.where}: control register reads 0x{control:04x} after writing "
                                   f"0x{wanted:04x}; check the wiring and power")
         self.control = control
+        frequency = bus_frequency(self._bus)
+        if frequency and control_refresh_hz(control) > bus_carries_hz(frequency):
+            self._bus_check = frequency
         # Clear a stale new-data flag so the first frame is measured after open (Melexis' SynchFrame).
         self.write_word(STATUS_REGISTER, STATUS_CLEAR)
         self._wall_start = datetime.now(timezone.utc)
         self._clock_start = self.clock.monotonic()
+
+    def _read_eeprom(self) -> np.ndarray:
+        """The 832 EEPROM words, read until two reads agree word for word (a bit error never repeats)."""
+        reads: list[np.ndarray] = []
+        for _ in range(EEPROM_READS):
+            words = self.read_words(EEPROM_START, EEPROM_WORDS)
+            self.eeprom_reads += 1
+            if any(np.array_equal(words, earlier) for earlier in reads):
+                return words
+            reads.append(words)
+        differ = np.flatnonzero(reads[0] != reads[1])
+        raise SensorError(f"{self.where}: the EEPROM read differently {EEPROM_READS} times (first at "
+                          f"0x{EEPROM_START + int(differ[0]):04x}): the bus corrupts data; read it at 400 kHz or "
+                          "less (a Pi: dtparam=i2c_arm_baudrate=400000) and check the wiring and pull-ups")
+
+    def _read_stable(self, register: int) -> int:
+        """A register read until two reads in a row agree (at most EEPROM_READS reads)."""
+        value = self.read_word(register)
+        for _ in range(EEPROM_READS - 1):
+            again = self.read_word(register)
+            if again == value:
+                return value
+            value = again
+        raise SensorError(f"{self.where}: register 0x{register:04x} reads differently every time; check the "
+                          "wiring and pull-ups and lower the bus speed")
 
     def _close(self) -> None:
         self._release()
@@ -258,21 +411,27 @@ class MLX90640Sensor(Sensor):
 
     def _read(self, timeout: float | None) -> Frame:
         wait = timeout if timeout is not None else self.timeout
-        deadline = self.clock.monotonic() + (wait if wait is not None else self._default_timeout())
-        while True:
-            frame = self._next_subpage(deadline)
-            if frame is None:
-                continue
-            subpage = int(frame[833])
-            if subpage == self._last_subpage:  # missed one: never decode the same subpage twice in a row
-                self.repeated_subpages += 1
-                continue
-            self._decode(frame)
-            if self.per_subpage and len(self._seen) == 2:
-                return self._frame([subpage])
-            if len(self._fresh) == 2:
-                order, self._fresh = self._fresh, []
-                return self._frame(order)
+        wait = wait if wait is not None else self._default_timeout()
+        with self._reading:
+            self._wait, self._deadline = wait, self.clock.monotonic() + wait
+            self._stats = Counter()
+            try:
+                while True:
+                    order = self._next_frame()
+                    if order is not None:
+                        return self._frame(order)
+                    self._check_deadline()
+            except BaseException:
+                self._break_run()  # a failure mid-frame: the pending half never meets a later one
+                raise
+            finally:
+                self._deadline = None
+
+    def _check_deadline(self, status: int | None = None) -> None:
+        """SensorTimeoutError, saying what this read saw, once the read's deadline has passed."""
+        if self._deadline is not None and self.clock.monotonic() >= self._deadline:
+            raise SensorTimeoutError(timeout_message(self.where, self._wait, control_refresh_hz(self.control),
+                                                     status, self._stats))
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -280,13 +439,16 @@ class MLX90640Sensor(Sensor):
             "address": f"0x{self.address:02x}", "emissivity": self.emissivity,
             "reflected_temp": self.reflected_temp if self.reflected_temp is not None else "Ta - 8",
             "per_subpage": self.per_subpage, "subpages_read": self.subpages_read,
-            "corrupt_subpages_dropped": self.corrupt_subpages, "repeated_subpages_skipped": self.repeated_subpages,
-            "nack_retries": self.nack_retries,
+            "corrupt_subpages_dropped": self.corrupt_subpages, "dropped_subpages": dict(self.dropped),
+            "repeated_subpages_skipped": self.repeated_subpages, "gaps": self.gaps,
+            "nack_retries": self.nack_retries, "eeprom_reads": self.eeprom_reads,
         }
+        if self.bus_warning:
+            info["bus_warning"] = self.bus_warning
         if self.calibration is not None:
             eeprom = self.calibration.eeprom
             info.update({
-                "serial": "-".join(f"{int(w):04x}" for w in eeprom[7:10]),
+                "serial": "-".join(f"{int(w):04x}" for w in eeprom[DEVICE_ID_WORDS]),
                 "refresh_hz": control_refresh_hz(self.control),
                 "full_frame_hz": control_refresh_hz(self.control) / 2,
                 "resolution_bits": control_resolution(self.control), "pattern": control_pattern(self.control),
@@ -295,30 +457,92 @@ class MLX90640Sensor(Sensor):
             })
         return info
 
-    # -- one subpage -----------------------------------------------------------------------------------
+    # -- subpages and runs -----------------------------------------------------------------------------
     def _default_timeout(self) -> float:
         """Long enough for a full frame with one subpage missed, at the current refresh rate."""
         return 6.0 / control_refresh_hz(self.control) + 1.0
 
-    def _next_subpage(self, deadline: float) -> np.ndarray | None:
-        """Wait for new data and read it as an 834-word frame; None (counted) when it is corrupted."""
-        status = self._wait_for_data(deadline)
+    def _break_run(self) -> None:
+        """Forget the pending half: what comes next starts a new run."""
+        self._run = []
+
+    def _next_frame(self) -> list[int] | None:
+        """Read one subpage; the subpage order of a frame when it completes one, else None."""
+        frame = self._next_subpage()
+        if frame is None:
+            self._break_run()
+            return None
+        subpage = int(frame[833])
+        period = 1.0 / control_refresh_hz(int(frame[832]))
+        if self._run and subpage == self._run[-1]:
+            # The other subpage was missed (a slow reader) or never measured: a run never spans the gap.
+            self.repeated_subpages += 1
+            self._stats["repeated"] += 1
+            self._break_run()
+        elif self._run and self._status_at - self._run_at > STALE_GAP_PERIODS * period:
+            self.gaps += 1
+            self._stats["gap"] += 1
+            self._break_run()
+        pattern_bit = int(frame[832]) & PATTERN_CHESS
+        if pattern_bit != self._pattern_bit:  # pattern changed: the other subpage's pixels no longer fit
+            self._image.fill(np.nan)
+            self._pattern_bit = pattern_bit
+            self._break_run()
+        self._decode(frame)
+        self._run = [*self._run[-1:], subpage]
+        self._run_at = self._status_at
+        if len(self._run) < 2:
+            return None
+        order = list(self._run)
+        if not self.per_subpage:
+            self._break_run()
+        return order
+
+    def _next_subpage(self) -> np.ndarray | None:
+        """Wait for new data and read it as an 834-word frame; None (counted) when it fails a check."""
+        status = self._wait_for_data()
         self.write_word(STATUS_REGISTER, STATUS_CLEAR)
         frame = np.empty(FRAME_WORDS, dtype=np.uint16)
         # Aux words (Ta, Vdd, gain, compensation pixels) first: the next measurement rewrites them and the
         # other subpage's pixels, so this order keeps them matched with our pixels even if the read runs long.
         frame[PIXELS:RAM_WORDS] = self.read_words(RAM_START + PIXELS, RAM_WORDS - PIXELS)
         frame[:PIXELS] = self.read_words(RAM_START, PIXELS)
-        frame[832] = self.control = self.read_word(CONTROL_REGISTER)
+        control = self._read_control()
+        frame[832] = control or 0
         frame[833] = status & STATUS_SUBPAGE
+        after = self.read_word(STATUS_REGISTER)
         self.subpages_read += 1
-        if has_frame_data_error(frame):
-            self.corrupt_subpages += 1
-            return None
-        return frame
+        self._stats["arrived"] += 1
+        reason = None if control is not None else "control word read back differently"
+        if reason is None and after & STATUS_NEW_DATA and (
+                after & STATUS_SUBPAGE == frame[833]
+                or self.clock.monotonic() - self._status_at > STALE_GAP_PERIODS / control_refresh_hz(self.control)):
+            reason = "rewritten while being read"  # a second measurement completed during the read
+        if reason is None:
+            assert self.calibration is not None
+            reason = implausible(frame, self.calibration)
+        if reason is None:
+            return frame
+        self.corrupt_subpages += 1
+        self.dropped[reason] += 1
+        self._stats[reason] += 1
+        return None
 
-    def _wait_for_data(self, deadline: float) -> int:
-        """Poll the status register until its new-data bit is set; SensorTimeoutError at `deadline`."""
+    def _read_control(self) -> int | None:
+        """The control register, read again when it differs from the one in force; None if the two disagree.
+
+        A changed value read twice is a real change (another program reconfigured the sensor) and is used.
+        """
+        control = self.read_word(CONTROL_REGISTER)
+        if control != self.control:
+            if self.read_word(CONTROL_REGISTER) != control:
+                return None
+            self.control = control
+        return control
+
+    def _wait_for_data(self) -> int:
+        """Poll the status register until its new-data bit is set; SensorTimeoutError at the deadline."""
+        deadline = self._deadline if self._deadline is not None else self.clock.monotonic()
         busy_at: float | None = None  # when the status last said "no new data"
         while True:
             status = self.read_word(STATUS_REGISTER)
@@ -327,13 +551,10 @@ class MLX90640Sensor(Sensor):
                 # Seen arriving between two close polls: remember when. Otherwise its arrival time is unknown.
                 close = busy_at is not None and now - busy_at <= 2 * self._poll_step()
                 self._arrival = now if close else None
+                self._status_at = now
                 return status
             busy_at = now
-            if now >= deadline:
-                raise SensorTimeoutError(
-                    f"{self.where}: no new data before the timeout (status 0x{status:04x}, refresh "
-                    f"{control_refresh_hz(self.control):g} Hz); check the sensor's power and that nothing "
-                    "else reconfigured it")
+            self._check_deadline(status)
             self.clock.sleep(min(self._poll_delay(now), deadline - now))
 
     def _poll_step(self) -> float:
@@ -354,21 +575,9 @@ class MLX90640Sensor(Sensor):
         """Decode one subpage into the image buffer (the other subpage's pixels are kept)."""
         cal = self.calibration
         assert cal is not None
-        subpage = int(frame[833])
-        pattern_bit = int(frame[832]) & PATTERN_CHESS
-        if pattern_bit != self._pattern_bit:  # pattern changed: the other subpage's pixels no longer fit
-            self._image.fill(np.nan)
-            self._seen.clear()
-            self._fresh = []
-            self._pattern_bit = pattern_bit
         self._ta = float(calibration.frame_ta(frame, cal))
         self._vdd = float(calibration.frame_vdd(frame, cal))
         calibration.calculate_to(frame, cal, self.emissivity, self.reflected_temp, out=self._image)
-        self._last_subpage = subpage
-        self._seen.add(subpage)
-        if subpage in self._fresh:
-            self._fresh.remove(subpage)
-        self._fresh.append(subpage)
 
     def _frame(self, subpages: list[int]) -> Frame:
         cal = self.calibration
@@ -384,7 +593,20 @@ class MLX90640Sensor(Sensor):
             "pattern": control_pattern(self.control), "emissivity": self.emissivity,
             "reflected_temp": reflected, "bad_pixels": [_row_col(p) for p in bad], **self.extra_meta,
         }
+        self._full_frames += 1
+        if self._bus_check is not None and self._full_frames == BUS_WARNING_FRAMES:
+            self._warn_bus_speed(self._bus_check, BUS_WARNING_FRAMES / elapsed)
         return Frame(data, "C", self._wall_start + timedelta(seconds=elapsed), self.kind, meta)
+
+    def _warn_bus_speed(self, frequency: float, delivered: float) -> None:
+        """Say once per session that the refresh rate is more than the bus carries, and what it delivers."""
+        refresh = control_refresh_hz(self.control)
+        carries = bus_carries_hz(frequency)
+        self.bus_warning = (f"{self.where}: refresh {refresh:g} Hz is more than a {frequency / 1000:g} kHz bus "
+                            f"carries ({carries:g} Hz); delivering {delivered:.2g} full frames/s instead of "
+                            f"{refresh / 2:g}; set --refresh-hz {carries:g} or raise the bus clock")
+        self._bus_check = None
+        log.warning("%s", self.bus_warning)
 
     # -- register access with retries ------------------------------------------------------------------
     def read_words(self, register: int, count: int) -> np.ndarray:
@@ -409,18 +631,21 @@ class MLX90640Sensor(Sensor):
         self._transfer(f"write of 0x{value:04x} to 0x{register:04x}", lambda bus: bus.writeto(self.address, data))
 
     def _transfer(self, what: str, action: Any) -> None:
-        """Run one bus transaction; NACK / remote I/O errors are retried with backoff, then a SensorError."""
+        """Run one bus transaction; NACK / remote I/O errors are retried with backoff, then a SensorError.
+
+        The read's deadline is checked before every attempt, so no read outlives it by more than one transaction.
+        """
         if self._bus is None:
             raise SensorError(f"{self.where}: the sensor is not open")
         for attempt in range(self.retries + 1):
+            self._check_deadline()
             try:
                 with locked(self._bus) as bus:
                     action(bus)
                 return
             except OSError as exc:
                 if not is_nack(exc):
-                    raise SensorError(f"{self.where}: {what} failed ({exc}); check the bus and its "
-                                      "permissions") from exc
+                    raise SensorError(f"{self.where}: {what} failed: {bus_error_advice(exc)}") from exc
                 if attempt == self.retries:
                     raise SensorError(
                         f"{self.where}: no acknowledge on {what} after {attempt + 1} tries ({exc}); check the "
