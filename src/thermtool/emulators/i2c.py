@@ -36,6 +36,10 @@ class Transaction:
 
 #: A fault hook: given the transaction about to happen, return True to NACK it.
 NackRule = Callable[[Transaction], bool]
+#: A fault hook on what a read returns: (transaction, bytes the device sent) -> bytes the host receives.
+DataRule = Callable[[Transaction, bytes], bytes]
+#: A fault hook: seconds the bus stalls before the transaction (0 for none).
+DelayRule = Callable[[Transaction], float]
 
 
 def nack_error() -> OSError:
@@ -51,6 +55,8 @@ class FakeI2CBus(BusLock):
         self.clock = clock if clock is not None else VirtualClock()
         self.devices: dict[int, I2CDevice] = {}
         self.nack_rules: list[NackRule] = []
+        self.data_rules: list[DataRule] = []
+        self.delay_rules: list[DelayRule] = []
         self.transactions = 0
         self.bytes_moved = 0
 
@@ -72,8 +78,9 @@ class FakeI2CBus(BusLock):
     def readfrom_into(self, address: int, buffer: bytearray, *, start: int = 0, end: int | None = None) -> None:
         """A read message."""
         end = len(buffer) if end is None else end
-        device = self._begin(Transaction("read", address, b"", end - start), end - start)
-        buffer[start:end] = device.read(end - start)
+        transaction = Transaction("read", address, b"", end - start)
+        device = self._begin(transaction, end - start)
+        buffer[start:end] = self._received(transaction, device.read(end - start))
 
     def writeto_then_readfrom(self, address: int, buffer_out: bytes | bytearray, buffer_in: bytearray, *,
                               out_start: int = 0, out_end: int | None = None, in_start: int = 0,
@@ -82,17 +89,23 @@ class FakeI2CBus(BusLock):
         data = bytes(buffer_out[out_start:out_end])
         in_end = len(buffer_in) if in_end is None else in_end
         count = in_end - in_start
-        device = self._begin(Transaction("write_read", address, data, count), len(data) + count + 1)
+        transaction = Transaction("write_read", address, data, count)
+        device = self._begin(transaction, len(data) + count + 1)
         device.write(data)
-        buffer_in[in_start:in_end] = device.read(count)
+        buffer_in[in_start:in_end] = self._received(transaction, device.read(count))
 
     # --------------------------------------------------------------------------------------------
     def _begin(self, transaction: Transaction, payload_bytes: int) -> I2CDevice:
         self.transactions += 1
         self.bytes_moved += payload_bytes
         # start + address byte + payload, 9 clocks a byte (8 data + ACK), plus stop.
-        self.clock.sleep(((payload_bytes + 1) * 9 + 2) / self.frequency)
+        self.clock.sleep(((payload_bytes + 1) * 9 + 2) / self.frequency + sum(r(transaction) for r in self.delay_rules))
         device = self.devices.get(transaction.address)
         if device is None or any(rule(transaction) for rule in self.nack_rules):
             raise nack_error()
         return device
+
+    def _received(self, transaction: Transaction, data: bytes) -> bytes:
+        for rule in self.data_rules:
+            data = rule(transaction, data)
+        return data

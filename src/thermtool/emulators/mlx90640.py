@@ -5,13 +5,15 @@ or writes a word after the address, as on the real device. A subpage measurement
 1/refresh seconds of the bus clock (control bits 9:7); it writes that subpage's pixels and the aux words
 to RAM, sets the status register's new-data bit (the host clears it by writing) and its subpage bit, and
 alternates subpages. Pixel words come from a scene (t -> (24, 32) C, encoded by the inverse calibration
-for this EEPROM) or from fixed reference frames. Faults: NACKs (bus rules from `nack_register`),
-`never_ready`, `corrupt(n)` (the next n measurements carry the 0x7FFF frame-data-error pattern), and
-`rate_error` (an oscillator running fast or slow).
+for this EEPROM) or from fixed reference frames. Faults: NACKs (bus rules from `nack_register`), bit
+errors and stuck-high data lines on reads (`flip_bit`, `fill_words`), bus stalls (`stall_at`),
+`never_ready`, `stuck_new_data` (the host cannot clear the new-data bit), subpage repeat (control bit 3,
+as the datasheet's control register 1 defines it), `corrupt(n)` (the next n measurements carry the 0x7FFF
+frame-data-error pattern), and `rate_error` (an oscillator running fast or slow).
 
-Not modelled: step mode (status bit 5), data hold and subpage repeat (control register 1), the effect of
-the overwrite-enable bit, EEPROM programming, the I2C configuration register's effects, and a read that
-overlaps the device writing RAM (RAM changes between transactions only).
+Not modelled: step mode (status bit 5), data hold (control bit 2), the effect of the overwrite-enable bit,
+EEPROM programming, the I2C configuration register's effects, and a read that overlaps the device writing
+RAM within one transaction (RAM changes between transactions only).
 """
 
 from __future__ import annotations
@@ -40,13 +42,16 @@ from ..sensors.mlx90640.device import (
     STATUS_SUBPAGE,
     control_refresh_hz,
 )
-from .i2c import FakeI2CBus, NackRule, Transaction
+from .i2c import DataRule, DelayRule, FakeI2CBus, NackRule, Transaction
 
 #: A scene: time in seconds since the emulator started -> (24, 32) object temperatures in C.
 SceneFunction = Callable[[float], np.ndarray]
 
 I2C_CONFIG_REGISTER = 0x800F
 EEPROM_CONTROL_WORD = 12  # EEPROM 0x240C holds the control register's power-on value
+EEPROM_ADDRESS_WORD = 15  # EEPROM 0x240F bits 7:0: the device's I2C address
+SUBPAGE_REPEAT = 0x0008  # control bit 3: measure only the subpage selected in bits 6:4
+SUBPAGE_SELECT_SHIFT, SUBPAGE_SELECT_MASK = 4, 0x0070
 WRITE_LOG_SIZE = 256  # bounded: a simulated camera may run for days
 _EPSILON = 1e-9
 
@@ -90,6 +95,8 @@ class MLX90640Emulator:
         self.measurements = 0
         #: Fault injection: no measurement ever completes while True.
         self.never_ready = False
+        #: Fault injection: the host's writes do not clear the new-data bit while True.
+        self.stuck_new_data = False
         self._corrupt_pending = 0
         #: The latest register writes the host made, as (register, value): tests check what was configured.
         self.writes: deque[tuple[int, int]] = deque(maxlen=WRITE_LOG_SIZE)
@@ -149,7 +156,7 @@ class MLX90640Emulator:
     def _write_register(self, register: int, value: int) -> None:
         self.writes.append((register, value))
         if register == STATUS_REGISTER:
-            if not value & STATUS_NEW_DATA:
+            if not value & STATUS_NEW_DATA and not self.stuck_new_data:
                 self.new_data = False
             self.overwrite = bool(value & STATUS_OVERWRITE)
         elif register == CONTROL_REGISTER:
@@ -184,7 +191,8 @@ class MLX90640Emulator:
             subpage = int(frame[833]) & STATUS_SUBPAGE
             self.ram[:] = frame[:RAM_WORDS]
         else:
-            subpage = index % 2
+            repeat = self.control & SUBPAGE_REPEAT
+            subpage = (self.control & SUBPAGE_SELECT_MASK) >> SUBPAGE_SELECT_SHIFT & 1 if repeat else index % 2
             self._store(self._encode(t, subpage), subpage)
         if self._corrupt_pending:
             self._corrupt_pending -= 1
@@ -218,20 +226,57 @@ class MLX90640Emulator:
             self._store(self._encode(0.0, subpage), subpage)
 
 
-def nack_register(register: int, times: int | None = None, address: int = ADDRESS) -> NackRule:
-    """A bus rule that NACKs transactions addressing `register` on device `address`, `times` times (None: always)."""
+def _register_rule(register: int, times: int | None, address: int) -> Callable[[Transaction], bool]:
+    """True for the first `times` transactions (None: all) on device `address` that touch `register`: a
+    write to it, or a read starting at or covering it (the register pointer is the first two bytes written)."""
     left = [times]
 
-    def rule(transaction: Transaction) -> bool:
-        if transaction.address != address or len(transaction.written) < 2:
+    def matches(transaction: Transaction) -> bool:
+        if transaction.address != address or len(transaction.written) < 2 or left[0] == 0:
             return False
-        if int.from_bytes(transaction.written[:2], "big") != register or left[0] == 0:
+        start = int.from_bytes(transaction.written[:2], "big")
+        if not start <= register < start + max(transaction.read_count // 2, 1):
             return False
         if left[0] is not None:
             left[0] -= 1
         return True
 
+    return matches
+
+
+def nack_register(register: int, times: int | None = None, address: int = ADDRESS) -> NackRule:
+    """A bus rule that NACKs transactions touching `register` on device `address`, `times` times (None: always)."""
+    return _register_rule(register, times, address)
+
+
+def flip_bit(register: int, bit: int, times: int | None = 1, address: int = ADDRESS) -> DataRule:
+    """A read rule: bit `bit` of the word at `register` arrives inverted, in the first `times` reads of it."""
+    matches = _register_rule(register, times, address)
+
+    def rule(transaction: Transaction, data: bytes) -> bytes:
+        if not matches(transaction):
+            return data
+        at = 2 * (register - int.from_bytes(transaction.written[:2], "big"))
+        word = int.from_bytes(data[at:at + 2], "big") ^ (1 << bit)
+        return data[:at] + word.to_bytes(2, "big") + data[at + 2:]
+
     return rule
+
+
+def fill_words(register: int, value: int = 0xFFFF, times: int | None = 1, address: int = ADDRESS) -> DataRule:
+    """A read rule: the whole read covering `register` arrives as `value` words (SDA stuck high: 0xFFFF)."""
+    matches = _register_rule(register, times, address)
+
+    def rule(transaction: Transaction, data: bytes) -> bytes:
+        return value.to_bytes(2, "big") * (len(data) // 2) if matches(transaction) else data
+
+    return rule
+
+
+def stall_at(register: int, seconds: float, times: int | None = 1, address: int = ADDRESS) -> DelayRule:
+    """A delay rule: the bus hangs `seconds` before the transactions touching `register` (clock stretching)."""
+    matches = _register_rule(register, times, address)
+    return lambda transaction: seconds if matches(transaction) else 0.0
 
 
 def emulated_mlx90640(frequency: int = 400_000, clock: Clock | None = None, address: int = ADDRESS,
@@ -239,5 +284,7 @@ def emulated_mlx90640(frequency: int = 400_000, clock: Clock | None = None, addr
     """A fake bus at `frequency` Hz with one emulated MLX90640 at `address` (options go to the emulator)."""
     bus = FakeI2CBus(frequency, clock if clock is not None else VirtualClock())
     device = MLX90640Emulator(bus.clock, eeprom, **options)  # type: ignore[arg-type]
+    if eeprom is None:  # the synthetic EEPROM is programmed for the address it is attached at
+        device.eeprom[EEPROM_ADDRESS_WORD] = (int(device.eeprom[EEPROM_ADDRESS_WORD]) & 0xFF00) | address
     bus.attach(address, device)
     return bus, device

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..buses.i2c import i2c_bus_paths
+from ..buses.i2c import i2c_bus_paths, open_error_advice
 
 MLX90640_ADDRESS = 0x33
+#: The MLX90640's address is programmable (EEPROM 0x240F); boards and users move it within 0x30..0x3F.
+MLX90640_ADDRESSES = range(0x30, 0x40)
+MLX90640_ADDRESS_WORD = 0x240F  # bits 7:0 hold the device's own address: what identifies an MLX90640
 LEPTON_CCI_ADDRESS = 0x2A
 
 
@@ -18,6 +22,7 @@ class Finding:
 
     spec: str
     description: str
+    address: int | None = None  # the I2C address that answered, for I2C findings
 
 
 def _answers(bus: object, address: int) -> bool:
@@ -28,8 +33,26 @@ def _answers(bus: object, address: int) -> bool:
     return True
 
 
+def _is_mlx90640(bus: object, address: int) -> bool:
+    """True when the device at `address` reads its own address back from EEPROM 0x240F (an MLX90640).
+
+    Other chips live in 0x30..0x3F (an SSD1306 display at 0x3C), so answering is not enough. An adapter that
+    cannot do the combined read (EOPNOTSUPP) falls back to "something answers at 0x33".
+    """
+    from smbus2 import i2c_msg
+
+    write = i2c_msg.write(address, MLX90640_ADDRESS_WORD.to_bytes(2, "big"))
+    read = i2c_msg.read(address, 2)
+    try:
+        bus.i2c_rdwr(write, read)  # type: ignore[attr-defined]
+    except OSError as exc:
+        return exc.errno == errno.EOPNOTSUPP and address == MLX90640_ADDRESS and _answers(bus, address)
+    return bytes(read)[1] == address
+
+
 def probe_i2c(paths: list[Path] | None = None) -> tuple[list[Finding], list[str]]:
-    """(findings, notes): MLX90640 (0x33) and Lepton CCI (0x2A) on each /dev/i2c-N that can be opened."""
+    """(findings, notes): MLX90640s (0x30..0x3F) and a Lepton CCI (0x2A) on each /dev/i2c-N that can be opened;
+    the notes say why a bus could not be probed."""
     findings: list[Finding] = []
     notes: list[str] = []
     paths = i2c_bus_paths() if paths is None else paths
@@ -43,13 +66,16 @@ def probe_i2c(paths: list[Path] | None = None) -> tuple[list[Finding], list[str]
         try:
             bus = SMBus(str(path))
         except OSError as exc:
-            notes.append(f"{path}: cannot open ({exc.strerror})")
+            notes.append(f"{path}: cannot open: {open_error_advice(exc)}")
             continue
         with contextlib.closing(bus):
-            if _answers(bus, MLX90640_ADDRESS):
-                findings.append(Finding(f"mlx90640:{path}", f"MLX90640 answers at 0x33 on {path}"))
+            for address in MLX90640_ADDRESSES:
+                if _answers(bus, address) and _is_mlx90640(bus, address):
+                    hint = "" if address == MLX90640_ADDRESS else f" (add --address 0x{address:02x})"
+                    findings.append(Finding(f"mlx90640:{path}", f"MLX90640 answers at 0x{address:02x} on {path}{hint}",
+                                            address))
             if _answers(bus, LEPTON_CCI_ADDRESS):
-                findings.append(Finding("lepton", f"Lepton CCI answers at 0x2A on {path}"))
+                findings.append(Finding("lepton", f"Lepton CCI answers at 0x2A on {path}", LEPTON_CCI_ADDRESS))
     return findings, notes
 
 
@@ -69,9 +95,10 @@ def probe() -> tuple[list[Finding], list[str]]:
 
 
 def choose(findings: list[Finding]) -> Finding | None:
-    """The sensor to use when none was named: a lone MLX90640, else a Lepton whose CCI answered."""
+    """The sensor to use when none was named: a lone MLX90640 (at its default address, which the spec
+    implies), else a Lepton whose CCI answered."""
     mlx = [f for f in findings if f.spec.startswith("mlx90640")]
-    if len(mlx) == 1:
+    if len(mlx) == 1 and mlx[0].address in (None, MLX90640_ADDRESS):
         return mlx[0]
     cci = any(f.spec == "lepton" for f in findings)
     spi = [f for f in findings if f.spec.startswith("lepton:")]

@@ -87,6 +87,11 @@ STUCK_RUN = 8  # this many consecutive pixel words of 0x0000 or 0xFFFF: a failed
 # between them (with the sensor's oscillator up to 10 % fast, a third measurement completes after 1.7):
 # they are not treated as consecutive.
 STALE_GAP_PERIODS = 1.5
+# A RAM read may overlap the next measurement (it rewrites the other subpage's pixels and the aux words,
+# which are read first) but not the one after (it rewrites ours): that completes no sooner than 2 * 0.9 - 1
+# periods after we saw our subpage, or 3 * 0.9 - 1 when the status already shows the other subpage again.
+OVERRUN_SAME_PERIODS = 0.75
+OVERRUN_OTHER_PERIODS = 1.6
 BUS_WARNING_FRAMES = 4  # full frames to measure the delivered rate over before warning about the bus speed
 #: Bus bits per subpage: 832 RAM words in 128-word chunks, the status and control reads and the status
 #: write, each transaction with its start, address and register bytes at 9 clocks a byte.
@@ -219,7 +224,10 @@ def bus_carries_hz(frequency: float) -> float:
 
 def timeout_message(where: str, wait: float, refresh_hz: float, status: int | None, stats: Counter[str]) -> str:
     """The SensorTimeoutError text: what the subpages that did arrive in `wait` seconds had wrong."""
-    dropped = {k: n for k, n in stats.items() if k not in ("arrived", "repeated", "gap")}
+    dropped = {k: n for k, n in stats.items() if k not in ("announced", "arrived", "repeated", "gap")}
+    if stats["announced"] and not stats["arrived"]:
+        return (f"{where}: no complete subpage within {wait:g} s: the bus stalled while one was being read; "
+                "check the wiring, the pull-ups and what else uses the bus")
     if not stats["arrived"]:
         state = f"status 0x{status:04x}, " if status is not None else ""
         return (f"{where}: no new data within {wait:g} s ({state}refresh {refresh_hz:g} Hz); check the sensor's "
@@ -514,10 +522,8 @@ class MLX90640Sensor(Sensor):
         self.subpages_read += 1
         self._stats["arrived"] += 1
         reason = None if control is not None else "control word read back differently"
-        if reason is None and after & STATUS_NEW_DATA and (
-                after & STATUS_SUBPAGE == frame[833]
-                or self.clock.monotonic() - self._status_at > STALE_GAP_PERIODS / control_refresh_hz(self.control)):
-            reason = "rewritten while being read"  # a second measurement completed during the read
+        if reason is None and self._overrun(after, int(frame[833])):
+            reason = "rewritten while being read"
         if reason is None:
             assert self.calibration is not None
             reason = implausible(frame, self.calibration)
@@ -527,6 +533,17 @@ class MLX90640Sensor(Sensor):
         self.dropped[reason] += 1
         self._stats[reason] += 1
         return None
+
+    def _overrun(self, after: int, subpage: int) -> bool:
+        """True when the status read after the RAM shows that a measurement of our subpage may have rewritten
+        its pixels during the read: new data of the same subpage (a second measurement at least), or of the
+        other one so late that a third could have completed. Measurements come at most 10 % fast, and the
+        one we read completed at most one period before we saw it."""
+        if not after & STATUS_NEW_DATA:
+            return False
+        elapsed = (self.clock.monotonic() - self._status_at) * control_refresh_hz(self.control)
+        limit = OVERRUN_SAME_PERIODS if after & STATUS_SUBPAGE == subpage else OVERRUN_OTHER_PERIODS
+        return elapsed > limit
 
     def _read_control(self) -> int | None:
         """The control register, read again when it differs from the one in force; None if the two disagree.
@@ -552,6 +569,7 @@ class MLX90640Sensor(Sensor):
                 close = busy_at is not None and now - busy_at <= 2 * self._poll_step()
                 self._arrival = now if close else None
                 self._status_at = now
+                self._stats["announced"] += 1
                 return status
             busy_at = now
             self._check_deadline(status)
