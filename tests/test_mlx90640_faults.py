@@ -39,6 +39,7 @@ from thermtool.sensors.mlx90640.device import (
     STATUS_REGISTER,
     MLX90640Sensor,
     configure_control,
+    implausible,
     open_mlx90640,
 )
 from thermtool.sensors.mlx90640.synthetic import synthetic_eeprom
@@ -330,3 +331,24 @@ def test_two_sensors_on_one_bus_object_from_two_threads(opener: Opener, tmp_path
     for frames in results.values():
         for data in frames:
             _assert_exact(data)
+
+
+# -- what the checks let through: every real subpage but the corrupted one; what the EEPROM checks reject ------
+def test_real_recorder_subpages_all_pass_but_the_corrupted_one(reference: Path) -> None:
+    folder = reference / "realdata" / "peoplecounter_mlx90640"
+    cal = calibration.extract_parameters(np.load(folder / "eeprom.npy"))
+    verdicts = [implausible(words.astype(np.uint16), cal)
+                for path in sorted(folder.glob("*.raw.npy")) for words in np.load(path).reshape(-1, 834)]
+    assert len(verdicts) == 2278
+    assert [v for v in verdicts if v] == ["0x7FFF frame-data error"]  # the one Adafruit decoded as 1132 C
+
+
+@pytest.mark.parametrize(("word", "mask", "message"), [
+    (49, 0x8000, "VPTAT25"),  # 0x2431 with its sign bit flipped
+    (32, 0xF000, "sensitivity above"),  # 0x2420: an alpha scale nibble of 0 makes every alpha 2^12 too large
+])
+def test_eeprom_fields_no_sensor_has_are_rejected(word: int, mask: int, message: str) -> None:
+    eeprom = synthetic_eeprom(3)
+    eeprom[word] = int(eeprom[word]) ^ mask if word == 49 else int(eeprom[word]) & ~mask
+    with pytest.raises(calibration.CalibrationError, match=message):
+        calibration.extract_parameters(eeprom)

@@ -230,7 +230,7 @@ def extract_parameters(eeprom: np.ndarray) -> Calibration:
     il_correction = il_chess_c[2] * (2 * _IL_PATTERN - 1) - il_chess_c[1] * _CONVERSION
 
     broken, outliers = _deviating_pixels(pix)
-    _check_ranges(k_vdd=k_vdd, kt_ptat=kt_ptat, gain_ee=gain_ee, ct=ct, alpha_comp=alpha_comp,
+    _check_ranges(k_vdd=k_vdd, kt_ptat=kt_ptat, v_ptat25=v_ptat25, gain_ee=gain_ee, ct=ct, alpha_comp=alpha_comp,
                   alpha_corr_r=alpha_corr_r, broken=broken)
 
     conversion = {chess_ee: il_correction, not chess_ee: np.zeros_like(il_correction)}  # by `interleaved`
@@ -276,9 +276,17 @@ def _deviating_pixels(pix: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]
     return broken, outliers
 
 
-def _check_ranges(*, k_vdd: float, kt_ptat: float, gain_ee: float, ct: np.ndarray, alpha_comp: np.ndarray,
-                  alpha_corr_r: np.ndarray, broken: tuple[int, ...]) -> None:
-    """Reject fields the datasheet's equations cannot use: zero or wrong-signed slopes, empty ranges."""
+#: Pixel sensitivities above this are not a thermopile's: real units span 2e-8..1.4e-7 (the datasheet's
+#: worked example 1.3e-7); a flipped bit in a scale nibble multiplies them by a power of two.
+MAX_ALPHA = 1e-6
+
+
+def _check_ranges(*, k_vdd: float, kt_ptat: float, v_ptat25: float, gain_ee: float, ct: np.ndarray,
+                  alpha_comp: np.ndarray, alpha_corr_r: np.ndarray, broken: tuple[int, ...]) -> None:
+    """Reject fields the datasheet's equations cannot use: zero or wrong-signed slopes, empty ranges,
+    sensitivities no thermopile has."""
+    if v_ptat25 <= 0:
+        raise CalibrationError(f"EEPROM VPTAT25 is {v_ptat25:g}, must be positive (corrupt calibration word 0x2431)")
     if k_vdd >= 0:
         raise CalibrationError(f"EEPROM Kvdd is {k_vdd:g}, must be negative (corrupt calibration word 0x2433)")
     if kt_ptat <= 0:
@@ -296,6 +304,10 @@ def _check_ranges(*, k_vdd: float, kt_ptat: float, gain_ee: float, ct: np.ndarra
     if low.size:
         raise CalibrationError(f"EEPROM gives {low.size} pixels a non-positive sensitivity (first: pixel "
                                f"{int(low[0])}); corrupt calibration words 0x2420-0x242F or pixel words")
+    high = np.flatnonzero((alpha_comp.reshape(-1) > MAX_ALPHA) & valid)
+    if high.size:
+        raise CalibrationError(f"EEPROM gives {high.size} pixels a sensitivity above {MAX_ALPHA:g} (first: pixel "
+                               f"{int(high[0])}); corrupt scale or calibration words 0x2420-0x242F")
 
 
 def _words(frame: np.ndarray) -> np.ndarray:
