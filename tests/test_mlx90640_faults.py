@@ -10,7 +10,11 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,8 @@ from thermtool.emulators.mlx90640 import (
     nack_register,
     stall_at,
 )
-from thermtool.errors import SensorError, SensorTimeoutError
+from thermtool.errors import EndOfStream, SensorError, SensorTimeoutError
+from thermtool.sensors.base import clear_stop, request_stop
 from thermtool.sensors.mlx90640 import calibration, inverse
 from thermtool.sensors.mlx90640.device import (
     CONTROL_REGISTER,
@@ -352,3 +357,35 @@ def test_eeprom_fields_no_sensor_has_are_rejected(word: int, mask: int, message:
     eeprom[word] = int(eeprom[word]) ^ mask if word == 49 else int(eeprom[word]) & ~mask
     with pytest.raises(calibration.CalibrationError, match=message):
         calibration.extract_parameters(eeprom)
+
+
+# -- stopping -------------------------------------------------------------------------------------------------
+def test_a_stop_request_ends_a_read_at_the_slowest_refresh_rate() -> None:
+    bus, _ = _bus(clock=SystemClock())
+    with open_mlx90640(None, i2c=bus, clock=bus.clock, refresh_hz=0.5) as sensor:  # a frame takes 4 s
+        timer = threading.Timer(0.2, request_stop)
+        timer.start()
+        start = time.monotonic()
+        try:
+            with pytest.raises(EndOfStream, match="read stopped on request"):
+                sensor.read()
+        finally:
+            clear_stop()
+            timer.join()
+        assert time.monotonic() - start < 1.5  # generous: the stop is seen within one 0.2 s poll
+
+
+def test_sigterm_ends_a_capture_of_a_slow_sensor_within_a_second(tmp_path: Path) -> None:
+    out = tmp_path / "frames"
+    # 0.25 full frames/s: a frame takes 4 s, so only an interrupted read can end within a second
+    proc = subprocess.Popen([sys.executable, "-m", "thermtool", "capture", "--sensor", "sim", "--rate", "0.25",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not out.joinpath("capture.json").exists():
+        time.sleep(0.05)
+    time.sleep(0.3)  # inside the wait for the first frame
+    proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    proc.communicate(timeout=30)
+    assert proc.returncode == 143
+    assert time.monotonic() - sent < 3.0  # generous bound on "within a second" for a loaded machine

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
+from ..sensors.base import clear_stop, request_stop
+
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
@@ -37,10 +39,12 @@ def graceful_stop() -> Iterator[StopRequest]:
         if request.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         request.signum = signum
+        request_stop()  # a sensor read blocked on slow hardware ends now instead of after its frame
 
     previous = {sig: signal.signal(sig, handle) for sig in EXIT_CODES}
     try:
         yield request
     finally:
+        clear_stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

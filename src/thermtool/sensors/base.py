@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from types import TracebackType
@@ -9,6 +10,27 @@ from typing import Any
 
 from ..errors import EndOfStream
 from ..frame import Frame
+
+_STOP = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask every blocking sensor read in this process to end soon (the CLI's SIGTERM/SIGINT handler calls it).
+
+    Drivers that wait for the hardware check `stop_requested()` between waits and end the read with
+    EndOfStream, so a stop takes effect within a fraction of a second even at the slowest refresh rates.
+    """
+    _STOP.set()
+
+
+def clear_stop() -> None:
+    """Withdraw a stop request (when the command that handled it is done)."""
+    _STOP.clear()
+
+
+def stop_requested() -> bool:
+    """True after `request_stop()` until `clear_stop()`."""
+    return _STOP.is_set()
 
 
 class Sensor(ABC):

@@ -29,9 +29,9 @@ import numpy as np
 
 from ...buses.i2c import BusioI2C, LinuxI2C, bus_error_advice, bus_frequency, default_bus_path, is_nack, locked
 from ...clock import Clock, SystemClock
-from ...errors import InputError, SensorError, SensorTimeoutError
+from ...errors import EndOfStream, InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
-from ..base import Sensor
+from ..base import Sensor, stop_requested
 from . import calibration
 from .calibration import Calibration, CalibrationError
 
@@ -92,10 +92,12 @@ STALE_GAP_PERIODS = 1.5
 # periods after we saw our subpage, or 3 * 0.9 - 1 when the status already shows the other subpage again.
 OVERRUN_SAME_PERIODS = 0.75
 OVERRUN_OTHER_PERIODS = 1.6
-BUS_WARNING_FRAMES = 4  # full frames to measure the delivered rate over before warning about the bus speed
-#: Bus bits per subpage: 832 RAM words in 128-word chunks, the status and control reads and the status
-#: write, each transaction with its start, address and register bytes at 9 clocks a byte.
-SUBPAGE_BUS_BITS = 15_700
+MAX_SLEEP_S = 0.2  # longest sleep between status polls: a stop request is seen within this
+BUS_WARNING_FRAMES = 4  # full frames after the first to measure the delivered rate over
+BUS_WARNING_SHORTFALL = 0.9  # warn when fewer than this share of the nominal full frames arrive
+#: Bus bits per subpage: 832 RAM words in 128-word chunks (15,242 clocks), the status and control reads and
+#: the status write, each transaction with its start, address and register bytes at 9 clocks a byte.
+SUBPAGE_BUS_BITS = 15_500
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +338,8 @@ class MLX90640Sensor(Sensor):
         self._wall_start = datetime.now(timezone.utc)
         self._clock_start = self.clock.monotonic()
         self._full_frames = 0
-        self._bus_check: float | None = None  # what the bus carries, while its warning is still due
+        self._first_frame_at = 0.0
+        self._bus_check: float | None = None  # the bus clock (Hz) while a bus-speed warning may be due
         self.bus_warning: str | None = None
         self.subpages_read = 0
         self.corrupt_subpages = 0
@@ -573,7 +576,9 @@ class MLX90640Sensor(Sensor):
                 return status
             busy_at = now
             self._check_deadline(status)
-            self.clock.sleep(min(self._poll_delay(now), deadline - now))
+            if stop_requested():
+                raise EndOfStream(f"{self.where}: read stopped on request")
+            self.clock.sleep(min(self._poll_delay(now), deadline - now, MAX_SLEEP_S))
 
     def _poll_step(self) -> float:
         """Status polling interval near a subpage's arrival: 1/32 of a subpage period, at least 0.5 ms."""
@@ -611,19 +616,27 @@ class MLX90640Sensor(Sensor):
             "pattern": control_pattern(self.control), "emissivity": self.emissivity,
             "reflected_temp": reflected, "bad_pixels": [_row_col(p) for p in bad], **self.extra_meta,
         }
-        self._full_frames += 1
-        if self._bus_check is not None and self._full_frames == BUS_WARNING_FRAMES:
-            self._warn_bus_speed(self._bus_check, BUS_WARNING_FRAMES / elapsed)
+        self._check_bus_speed()
         return Frame(data, "C", self._wall_start + timedelta(seconds=elapsed), self.kind, meta)
 
-    def _warn_bus_speed(self, frequency: float, delivered: float) -> None:
-        """Say once per session that the refresh rate is more than the bus carries, and what it delivers."""
+    def _check_bus_speed(self) -> None:
+        """Once per session, when the refresh rate exceeds what the bus clock carries: measure the full-frame
+        rate over BUS_WARNING_FRAMES frames and warn if it falls short, saying what is delivered."""
+        self._full_frames += 1
+        now = self.clock.monotonic()
+        if self._full_frames == 1:
+            self._first_frame_at = now
+        if self._bus_check is None or self._full_frames != BUS_WARNING_FRAMES + 1:
+            return
+        frequency, self._bus_check = self._bus_check, None
         refresh = control_refresh_hz(self.control)
+        delivered = BUS_WARNING_FRAMES / max(now - self._first_frame_at, 1e-9)
+        if delivered >= BUS_WARNING_SHORTFALL * refresh / 2:
+            return
         carries = bus_carries_hz(frequency)
         self.bus_warning = (f"{self.where}: refresh {refresh:g} Hz is more than a {frequency / 1000:g} kHz bus "
                             f"carries ({carries:g} Hz); delivering {delivered:.2g} full frames/s instead of "
                             f"{refresh / 2:g}; set --refresh-hz {carries:g} or raise the bus clock")
-        self._bus_check = None
         log.warning("%s", self.bus_warning)
 
     # -- register access with retries ------------------------------------------------------------------
