@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import smbus2.smbus2
 
-from thermtool.buses.i2c import default_bus_path, header_bus, i2c_bus_paths, open_error_advice
+from thermtool.buses.i2c import LinuxI2C, default_bus_path, header_bus, i2c_bus_paths, open_error_advice
 from thermtool.emulators.i2c import FakeI2CBus
 from thermtool.emulators.i2c_dev import FakeI2CDev
 from thermtool.emulators.mlx90640 import MLX90640Emulator
@@ -75,3 +76,27 @@ def test_jetson_header_buses_and_bus_order(tmp_path: Path) -> None:
     for n in (10, 2, 1):
         (tmp_path / f"i2c-{n}").touch()
     assert [p.name for p in i2c_bus_paths(tmp_path)] == ["i2c-1", "i2c-2", "i2c-10"]
+
+
+def test_linux_transport_messages_through_the_ioctl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bus = FakeI2CBus()
+    _mlx(bus, 0x33)
+    seen: list[str] = []
+    bus.nack_rules.append(lambda tx: seen.append(tx.kind) or False)
+    monkeypatch.setattr(smbus2.smbus2, "ioctl", FakeI2CDev(bus).ioctl)
+    node = tmp_path / "i2c-1"
+    node.touch()
+    linux = LinuxI2C(str(node))
+    try:
+        linux.writeto(0x33, b"\x24\x0f")  # set the register pointer: one write message
+        word = bytearray(2)
+        linux.readfrom_into(0x33, word)  # then one read message
+        again = bytearray(4)
+        linux.writeto_then_readfrom(0x33, b"\x24\x0f", again, in_start=2)  # one I2C_RDWR with a repeated start
+    finally:
+        linux.close()
+    assert word[1] == 0x33 and again[3] == 0x33 and again[:2] == bytes(2)
+    assert seen == ["write", "read", "write_read"]
+    with contextlib.closing(LinuxI2C(str(node))) as other, pytest.raises(OSError) as caught:
+        other.readfrom_into(0x50, bytearray(2))  # nobody there: the kernel's NACK errno
+    assert caught.value.errno == errno.EREMOTEIO
