@@ -57,7 +57,8 @@ def probe_i2c(paths: list[Path] | None = None) -> tuple[list[Finding], list[str]
     notes: list[str] = []
     paths = i2c_bus_paths() if paths is None else paths
     if not paths:
-        return findings, ["no I2C buses (/dev/i2c-*); enable I2C with raspi-config if a sensor is wired"]
+        return findings, ["no I2C buses (/dev/i2c-*); enable I2C (raspi-config on a Pi, jetson-io on a Jetson) "
+                          "if a sensor is wired"]
     try:
         from smbus2 import SMBus
     except ImportError:
