@@ -18,6 +18,8 @@ SENSORS.register("lepton3", "thermtool.sensors.lepton:open_lepton3", extra="lept
 SENSORS.register("sim-lepton", "thermtool.sensors.lepton.sim:open_sim_lepton")
 SENSORS.register("replay", "thermtool.sensors.replay:ReplaySensor")
 SENSORS.register("remote", "thermtool.sensors.remote:open_remote", extra="web")
+SENSORS.register("mlx90641", "thermtool.sensors.mlx90641.device:open_mlx90641", extra="mlx90641")
+SENSORS.register("sim-mlx90641", "thermtool.sensors.mlx90641.sim:open_sim_mlx90641")
 
 #: What each kind's TARGET (after the colon) names, for help texts.
 TARGETS = {"mlx90640": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
@@ -25,7 +27,8 @@ TARGETS = {"mlx90640": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
            "lepton2": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
            "lepton3": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
            "sim-lepton": "2 or 3 (Lepton model)", "replay": "file or folder",
-           "remote": "ws://HOST:PORT/ws or http://HOST:PORT"}
+           "remote": "ws://HOST:PORT/ws or http://HOST:PORT",
+           "mlx90641": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)"}
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
