@@ -61,6 +61,8 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--per-subpage",), "per_subpage", {"is_flag": True, "default": None,
                                          "help": "MLX90640: a frame per subpage (half the pixels new) for lower "
                                                  "latency."}),
+    (("--moving-average",), "moving_average", {
+        "is_flag": True, "default": None, "help": "Grid-EYE: the sensor's twice-moving-average output (less noise)."}),
     (("--spi",), "spi", {"help": "Lepton: SPI device (default /dev/spidev0.0)."}),
     (("--i2c",), "i2c", {"help": "Lepton: I2C bus for CCI control (default /dev/i2c-1 if present)."}),
     (("--spi-hz",), "spi_hz", {"type": click.IntRange(1_000_000, 20_000_000),

@@ -21,7 +21,6 @@ from ...clock import Clock, SystemClock
 from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
 from ..base import Sensor
-from ..melexis import WordRegisters
 from ..mlx90640.device import (
     REFRESH_RATES,
     STATUS_CLEAR,
@@ -34,6 +33,7 @@ from ..mlx90640.device import (
     parse_address,
     refresh_code,
 )
+from ..registers import I2CRegisters
 from . import calibration
 from .calibration import Calibration, CalibrationError
 
@@ -127,7 +127,7 @@ class MLX90641Sensor(Sensor):
         self.retries = retries
         self.extra_meta: dict[str, Any] = {}
         self._bus: BusioI2C | None = None
-        self._regs: WordRegisters | None = None
+        self._regs: I2CRegisters | None = None
         self._reset_session()
 
     @property
@@ -149,7 +149,7 @@ class MLX90641Sensor(Sensor):
     def _open(self) -> None:
         self._reset_session()
         self._bus = self._given_bus if self._given_bus is not None else LinuxI2C(self.bus_name)
-        self._regs = WordRegisters(self._bus, self.address, where=self.where, bus_name=self.bus_name,
+        self._regs = I2CRegisters(self._bus, self.address, where=self.where, bus_name=self.bus_name,
                                    clock=self.clock, retries=self.retries)
         try:
             self._start()
@@ -193,7 +193,7 @@ class MLX90641Sensor(Sensor):
             self._bus.close()
         self._bus = self._regs = None
 
-    def _io(self) -> WordRegisters:
+    def _io(self) -> I2CRegisters:
         if self._regs is None:
             raise SensorError(f"{self.where}: the sensor is not open")
         return self._regs
