@@ -63,12 +63,15 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
                                                  "latency."}),
     (("--moving-average",), "moving_average", {
         "is_flag": True, "default": None, "help": "Grid-EYE: the sensor's twice-moving-average output (less noise)."}),
+    (("--uvc-model",), "uvc_model", {
+        "type": click.Choice(["purethermal", "infiray"]),
+        "help": "USB camera: its model when the USB ids do not say (PureThermal Y16, InfiRay P2 Pro/TC001)."}),
     (("--spi",), "spi", {"help": "Lepton: SPI device (default /dev/spidev0.0)."}),
     (("--i2c",), "i2c", {"help": "Lepton: I2C bus for CCI control (default /dev/i2c-1 if present)."}),
     (("--spi-hz",), "spi_hz", {"type": click.IntRange(1_000_000, 20_000_000),
                                "help": "Lepton: SPI clock in Hz (up to 20 MHz)."}),
     (("--radiometry/--no-radiometry",), "radiometry", {
-        "default": None, "help": "Lepton: TLinear temperatures (default) or raw 14-bit counts."}),
+        "default": None, "help": "Lepton, PureThermal: TLinear temperatures (default) or raw 14-bit counts."}),
     (("--ffc",), "ffc", {"is_flag": True, "default": None, "help": "Lepton: run a flat-field correction at start."}),
     (("--telemetry/--no-telemetry",), "telemetry", {"default": None, "help": "Lepton: enable telemetry rows."}),
 ]
