@@ -130,7 +130,8 @@ def sensor_option(func: Callable[..., Any]) -> Callable[..., Any]:
     for flags, key, settings in reversed(SENSOR_OPTIONS):
         wrapper = click.option(*flags, key, **settings)(wrapper)
     return click.option("--sensor", "-s", metavar="KIND[:TARGET]", default=None,
-                        help="mlx90640[:/dev/i2c-N], lepton2, lepton3, lepton[:/dev/spidevB.C], sim, sim-lepton, "
+                        help="mlx90640[:/dev/i2c-N], mlx90641, amg88xx, uvc[:/dev/videoN], lepton2, lepton3, "
+                             "lepton[:/dev/spidevB.C], sim, sim-lepton, sim-mlx90641, sim-amg88xx, sim-uvc, "
                              "replay:PATH. Default: detect hardware.")(wrapper)
 
 

@@ -33,7 +33,7 @@ TARGETS = {"mlx90640": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
            "sim-lepton": "2 or 3 (Lepton model)", "replay": "file or folder",
            "remote": "ws://HOST:PORT/ws or http://HOST:PORT",
            "mlx90641": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
-           "amg88xx": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1); --address 0x68 or 0x69",
+           "amg88xx": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1), optionally @0x69",
            "uvc": "video device /dev/videoN or N (default /dev/video0)",
            "sim-uvc": "infiray (default, 192x256) or purethermal (120x160)"}
 

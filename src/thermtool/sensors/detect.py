@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..buses.i2c import i2c_bus_paths
+from . import probes
 
 MLX90640_ADDRESS = 0x33
 LEPTON_CCI_ADDRESS = 0x2A
@@ -47,9 +48,11 @@ def probe_i2c(paths: list[Path] | None = None) -> tuple[list[Finding], list[str]
             continue
         with contextlib.closing(bus):
             if _answers(bus, MLX90640_ADDRESS):
-                findings.append(Finding(f"mlx90640:{path}", f"MLX90640 answers at 0x33 on {path}"))
+                model = probes.melexis_model(bus)
+                findings.append(Finding(f"{model}:{path}", f"{model.upper()} answers at 0x33 on {path}"))
             if _answers(bus, LEPTON_CCI_ADDRESS):
                 findings.append(Finding("lepton", f"Lepton CCI answers at 0x2A on {path}"))
+            findings += [Finding(*f) for f in probes.grid_eyes(lambda a, bus=bus: _answers(bus, a), path)]
     return findings, notes
 
 
@@ -65,12 +68,13 @@ def probe() -> tuple[list[Finding], list[str]]:
     """Everything the probes found, and notes on what could not be probed."""
     i2c, i2c_notes = probe_i2c()
     spi, spi_notes = probe_spi()
-    return i2c + spi, i2c_notes + spi_notes
+    usb, usb_notes = probes.usb_cameras()
+    return i2c + spi + [Finding(*f) for f in usb], i2c_notes + spi_notes + usb_notes
 
 
 def choose(findings: list[Finding]) -> Finding | None:
-    """The sensor to use when none was named: a lone MLX90640, else a Lepton whose CCI answered."""
-    mlx = [f for f in findings if f.spec.startswith("mlx90640")]
+    """The sensor to use when none was named: a lone I2C or USB camera, else a Lepton whose CCI answered."""
+    mlx = [f for f in findings if f.spec.startswith(("mlx9064", "amg88xx", "uvc:"))]
     if len(mlx) == 1:
         return mlx[0]
     cci = any(f.spec == "lepton" for f in findings)

@@ -150,7 +150,11 @@ class AMG88xxSensor(Sensor):
 def open_amg88xx(target: str | None, *, i2c: BusioI2C | None = None, address: int | str = ADDRESSES[0],
                  refresh_hz: float | None = None, moving_average: bool = False, clock: Clock | None = None,
                  timeout: float | None = None) -> AMG88xxSensor:
-    """The `amg88xx[:BUS]` sensor: 10 (default) or 1 frames/s (`refresh_hz`), optional moving average."""
+    """The `amg88xx[:BUS[@ADDRESS]]` sensor: 10 (default) or 1 frames/s (`refresh_hz`), optional moving
+    average; "amg88xx:/dev/i2c-1@0x69" names the second address (what `thermtool sensors` prints)."""
+    if target and "@" in target:
+        target, _, at = target.rpartition("@")
+        address = at
     name = bus_path(target) if (target or i2c is None) else None
     return AMG88xxSensor(i2c, bus=name, address=address, rate=10.0 if refresh_hz is None else refresh_hz,
                          moving_average=moving_average, clock=clock, timeout=timeout)
