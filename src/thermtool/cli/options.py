@@ -45,10 +45,12 @@ class FiniteFloat(click.FloatRange):
 SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--seed",), "seed", {"type": int, "help": "Simulated cameras: random seed for reproducible frames."}),
     (("--loop",), "loop", {"is_flag": True, "default": None, "help": "Replay: start over at the end."}),
-    (("--address",), "address", {"type": IntOrHex(), "help": "MLX90640: I2C address (default 0x33)."}),
+    (("--address",), "address", {"type": IntOrHex(),
+                                 "help": "I2C sensors: address (MLX9064x 0x33, Grid-EYE 0x68 or 0x69)."}),
     (("--refresh-hz",), "refresh_hz", {
         "type": FiniteFloat(0.5, 64),
-        "help": "MLX90640: subpage refresh rate 0.5-64 Hz; full frames arrive at half this rate."}),
+        "help": "MLX90640: subpage refresh rate 0.5-64 Hz (full frames at half this rate); MLX90641: "
+                "frames/s 0.5-64; Grid-EYE: 10 or 1."}),
     (("--emissivity",), "emissivity", {"type": FiniteFloat(0.01, 1.0),
                                        "help": "MLX90640: emissivity of the scene (default 0.95)."}),
     (("--reflected-temp",), "reflected_temp", {

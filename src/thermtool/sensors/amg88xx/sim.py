@@ -9,26 +9,21 @@ from ...emulators.amg88xx import AMG88xxEmulator
 from ...emulators.i2c import FakeI2CBus
 from ...errors import InputError
 from ..scenes import make_scene
-from ..simulated import SceneSource
+from ..simulated import SceneSource, SimulatedMixin, one_rate
 from .codec import COLS, ROWS
 from .device import ADDRESSES, AMG88xxSensor
 
 SELF_HEATING_C = 4.0  # the thermistor sits a few degrees above the room
 
 
-class SimulatedAMG88xx(AMG88xxSensor):
+class SimulatedAMG88xx(SimulatedMixin, AMG88xxSensor):
     """The Grid-EYE driver reading an emulated sensor; frames are marked `simulated`."""
 
     kind = "sim-amg88xx"
 
     def __init__(self, emulator: AMG88xxEmulator, bus: FakeI2CBus, seed: int, **options: Any) -> None:
         super().__init__(bus, bus=f"emulated I2C at {bus.frequency // 1000} kHz", clock=bus.clock, **options)
-        self.emulator = emulator
-        self.seed = seed
-        self.extra_meta = {"simulated": True}
-
-    def _info(self) -> dict[str, Any]:
-        return {**super()._info(), "simulated": True, "seed": self.seed}
+        self._simulate(emulator, seed)
 
 
 def open_sim_amg88xx(target: str | None, *, rate: float | None = None, refresh_hz: float | None = None,
@@ -38,9 +33,7 @@ def open_sim_amg88xx(target: str | None, *, rate: float | None = None, refresh_h
     """The simulated Grid-EYE (8x8) at 10 (default) or 1 frames/s."""
     if target:
         raise InputError(f"sensor 'sim-amg88xx' takes no target, got sim-amg88xx:{target}")
-    if rate is not None and refresh_hz is not None and abs(rate - refresh_hz) > 1e-9:
-        raise InputError(f"--rate {rate:g} and --refresh-hz {refresh_hz:g} disagree; give one of them")
-    given = rate if rate is not None else refresh_hz
+    given = one_rate(rate, refresh_hz)
     fps = 10.0 if given is None else float(given)
     clock: Clock = SystemClock() if realtime else VirtualClock()
     source = SceneSource((ROWS, COLS), scene=make_scene(scene) if scene else None, noise=noise, seed=seed)

@@ -17,6 +17,7 @@ from typing import TypeVar
 import numpy as np
 
 from ...errors import InputError, SensorError
+from ..mlx90640.calibration import check_emissivity, reflected_term
 from . import hamming
 
 ROWS, COLS = 12, 16
@@ -239,20 +240,6 @@ def frame_ta(frame: np.ndarray, cal: Calibration) -> float:
         raise SensorError("MLX90641 frame has Ta_PTAT and Ta_VBE words that cancel out (corrupt frame)")
     ptat_art = ptat / denominator * 2.0**18
     return (ptat_art / (1 + cal.kv_ptat * (frame_vdd(frame, cal) - 3.3)) - cal.v_ptat25) / cal.kt_ptat + 25
-
-
-def check_emissivity(emissivity: float) -> float:
-    """`emissivity` as a float in (0, 1], or InputError."""
-    value = float(emissivity)
-    if not 0 < value <= 1:
-        raise InputError(f"emissivity must be in (0, 1], got {value:g}")
-    return value
-
-
-def reflected_term(ta: float, reflected_temp: float, emissivity: float) -> float:
-    """Ta-r of datasheet 11.2.2.9: Tr^4 - (Tr^4 - Ta^4) / emissivity, in K^4."""
-    tr4 = (reflected_temp + KELVIN) ** 4
-    return tr4 - (tr4 - (ta + KELVIN) ** 4) / emissivity
 
 
 def frame_gain(frame: np.ndarray, cal: Calibration) -> float:

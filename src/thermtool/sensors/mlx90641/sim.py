@@ -14,7 +14,7 @@ from ...emulators.i2c import FakeI2CBus
 from ...emulators.mlx90641 import MLX90641Emulator
 from ...errors import InputError
 from ..scenes import make_scene
-from ..simulated import SceneSource
+from ..simulated import SceneSource, SimulatedMixin, one_rate
 from .calibration import COLS, ROWS, SELF_HEATING_C
 from .device import ADDRESS, REFRESH_RATES, MLX90641Sensor
 from .synthetic import synthetic_eeprom
@@ -24,19 +24,14 @@ DEFAULT_REFRESH_HZ = 8.0
 DEFAULT_BUS_HZ = 400_000
 
 
-class SimulatedMLX90641(MLX90641Sensor):
+class SimulatedMLX90641(SimulatedMixin, MLX90641Sensor):
     """The MLX90641 driver reading an emulated sensor; frames are marked `simulated`."""
 
     kind = "sim-mlx90641"
 
     def __init__(self, emulator: MLX90641Emulator, bus: FakeI2CBus, seed: int, **options: Any) -> None:
         super().__init__(bus, bus=f"emulated I2C at {bus.frequency // 1000} kHz", clock=bus.clock, **options)
-        self.emulator = emulator
-        self.seed = seed
-        self.extra_meta = {"simulated": True}
-
-    def _info(self) -> dict[str, Any]:
-        return {**super()._info(), "simulated": True, "seed": self.seed}
+        self._simulate(emulator, seed)
 
 
 def open_sim_mlx90641(target: str | None, *, rate: float | None = None, refresh_hz: float | None = None,
@@ -46,10 +41,8 @@ def open_sim_mlx90641(target: str | None, *, rate: float | None = None, refresh_
     """The simulated MLX90641 (12x16): `rate` (= `refresh_hz`, one frame per measurement; default 8)."""
     if target:
         raise InputError(f"sensor 'sim-mlx90641' takes no target, got sim-mlx90641:{target}")
-    if rate is not None and refresh_hz is not None and abs(rate - refresh_hz) > 1e-9:
-        raise InputError(f"--rate {rate:g} and --refresh-hz {refresh_hz:g} disagree (the MLX90641 gives a frame "
-                         "per refresh); give one of them")
-    refresh = float(refresh_hz if refresh_hz is not None else rate if rate is not None else DEFAULT_REFRESH_HZ)
+    given = one_rate(rate, refresh_hz)  # the MLX90641 gives a frame per refresh
+    refresh = float(DEFAULT_REFRESH_HZ if given is None else given)
     if not any(abs(refresh - r) < 1e-9 for r in REFRESH_RATES):
         raise InputError(f"MLX90641 rate {refresh:g} frames/s is not one it has; valid: "
                          + ", ".join(f"{r:g}" for r in REFRESH_RATES))

@@ -12,7 +12,7 @@ from ...clock import Clock, SystemClock, VirtualClock
 from ...emulators.uvc import FakeCapture
 from ...errors import InputError
 from ..scenes import make_scene
-from ..simulated import SceneSource
+from ..simulated import SceneSource, SimulatedMixin
 from . import layouts
 from .device import UVCSensor
 
@@ -20,7 +20,7 @@ from .device import UVCSensor
 SIM_MODELS = {"infiray": ((192, 256), 25.0), "purethermal": ((120, 160), 9.0)}
 
 
-class SimulatedUVC(UVCSensor):
+class SimulatedUVC(SimulatedMixin, UVCSensor):
     """The UVC driver reading a fake capture; frames are marked `simulated`."""
 
     kind = "sim-uvc"
@@ -28,12 +28,7 @@ class SimulatedUVC(UVCSensor):
     def __init__(self, capture: FakeCapture, seed: int, model: str, **options: Any) -> None:
         super().__init__(f"simulated {model}", model=None, capture=lambda _: capture, sysfs=Path("/nonexistent"),
                          clock=capture.clock, **options)
-        self.capture = capture
-        self.seed = seed
-        self.extra_meta = {"simulated": True}
-
-    def _info(self) -> dict[str, Any]:
-        return {**super()._info(), "simulated": True, "seed": self.seed}
+        self._simulate(capture, seed)
 
 
 def open_sim_uvc(target: str | None, *, rate: float | None = None, seed: int | None = None, realtime: bool = True,
