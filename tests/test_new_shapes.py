@@ -16,6 +16,7 @@ from thermtool.view.feed import FrameFeed
 from thermtool.view.session import ViewOptions, ViewSession, initial_state
 from thermtool.view.terminal import TerminalView
 from thermtool.view.wire import decode_frame, encode_frame
+from thermtool.watch.watcher import watch
 
 KINDS = {"sim-amg88xx": (8, 8), "sim-mlx90641": (12, 16), "sim-uvc": (192, 256)}
 
@@ -54,3 +55,11 @@ def test_live_view_pictures(kind: str, shape: tuple[int, int], tmp_path: Path) -
     assert "38;5;" in buffer.getvalue() and saved and all(p.exists() for p in saved)
     sent, sequence = decode_frame(encode_frame(session.frame, 7))  # the web view's /ws frame message
     assert sequence == 7 and np.array_equal(sent.data, session.frame.data)
+
+
+@pytest.mark.parametrize(("kind", "rate"), [("sim-amg88xx", 10), ("sim-mlx90641", 16), ("sim-uvc", 25)])
+def test_watch_sees_the_scripted_person(kind: str, rate: int) -> None:
+    with open_sensor(kind, realtime=False, seed=2, rate=rate, scene="person") as sensor:
+        frames = [sensor.read() for _ in range(12 * rate)]  # 12 s of scene time: the person walks in at ~6 s
+    starts = [e for e in watch(frames, warmup=2.0) if e.kind == "start"]
+    assert starts and all(e.time > frames[2 * rate].timestamp for e in starts)
