@@ -143,3 +143,9 @@ def test_sim_uvc_through_the_real_driver(spec: str, shape: tuple[int, int]) -> N
     with open_sensor(spec, realtime=False, seed=3) as sensor:
         frame = sensor.read()
     assert frame.shape == shape and frame.units == "C" and 10 < float(np.median(frame.data)) < 30
+
+
+def test_fake_capture_uses_opencv_property_numbers() -> None:
+    import cv2
+
+    assert (CAP_PROP_CONVERT_RGB, CAP_PROP_FOURCC) == (cv2.CAP_PROP_CONVERT_RGB, cv2.CAP_PROP_FOURCC)
