@@ -45,10 +45,12 @@ class FiniteFloat(click.FloatRange):
 SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--seed",), "seed", {"type": int, "help": "Simulated cameras: random seed for reproducible frames."}),
     (("--loop",), "loop", {"is_flag": True, "default": None, "help": "Replay: start over at the end."}),
-    (("--address",), "address", {"type": IntOrHex(), "help": "MLX90640: I2C address (default 0x33)."}),
+    (("--address",), "address", {"type": IntOrHex(),
+                                 "help": "I2C sensors: address (MLX9064x 0x33, Grid-EYE 0x68 or 0x69)."}),
     (("--refresh-hz",), "refresh_hz", {
         "type": FiniteFloat(0.5, 64),
-        "help": "MLX90640: subpage refresh rate 0.5-64 Hz; full frames arrive at half this rate."}),
+        "help": "MLX90640: subpage refresh rate 0.5-64 Hz (full frames at half this rate); MLX90641: "
+                "frames/s 0.5-64; Grid-EYE: 10 or 1."}),
     (("--emissivity",), "emissivity", {"type": FiniteFloat(0.01, 1.0),
                                        "help": "MLX90640: emissivity of the scene (default 0.95)."}),
     (("--reflected-temp",), "reflected_temp", {
@@ -61,12 +63,17 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--per-subpage",), "per_subpage", {"is_flag": True, "default": None,
                                          "help": "MLX90640: a frame per subpage (half the pixels new) for lower "
                                                  "latency."}),
+    (("--moving-average",), "moving_average", {
+        "is_flag": True, "default": None, "help": "Grid-EYE: the sensor's twice-moving-average output (less noise)."}),
+    (("--uvc-model",), "uvc_model", {
+        "type": click.Choice(["purethermal", "infiray"]),
+        "help": "USB camera: its model when the USB ids do not say (PureThermal Y16, InfiRay P2 Pro/TC001)."}),
     (("--spi",), "spi", {"help": "Lepton: SPI device (default /dev/spidev0.0)."}),
     (("--i2c",), "i2c", {"help": "Lepton: I2C bus for CCI control (default /dev/i2c-1 if present)."}),
     (("--spi-hz",), "spi_hz", {"type": click.IntRange(1_000_000, 20_000_000),
                                "help": "Lepton: SPI clock in Hz (up to 20 MHz)."}),
     (("--radiometry/--no-radiometry",), "radiometry", {
-        "default": None, "help": "Lepton: TLinear temperatures (default) or raw 14-bit counts."}),
+        "default": None, "help": "Lepton, PureThermal: TLinear temperatures (default) or raw 14-bit counts."}),
     (("--ffc",), "ffc", {"is_flag": True, "default": None, "help": "Lepton: run a flat-field correction at start."}),
     (("--telemetry/--no-telemetry",), "telemetry", {"default": None, "help": "Lepton: enable telemetry rows."}),
 ]
@@ -125,7 +132,8 @@ def sensor_option(func: Callable[..., Any]) -> Callable[..., Any]:
     for flags, key, settings in reversed(SENSOR_OPTIONS):
         wrapper = click.option(*flags, key, **settings)(wrapper)
     return click.option("--sensor", "-s", metavar="KIND[:TARGET]", default=None,
-                        help="mlx90640[:/dev/i2c-N], lepton2, lepton3, lepton[:/dev/spidevB.C], sim, sim-lepton, "
+                        help="mlx90640[:/dev/i2c-N], mlx90641, amg88xx, uvc[:/dev/videoN], lepton2, lepton3, "
+                             "lepton[:/dev/spidevB.C], sim, sim-lepton, sim-mlx90641, sim-amg88xx, sim-uvc, "
                              "replay:PATH. Default: detect hardware.")(wrapper)
 
 

@@ -13,7 +13,8 @@ from ..sensors.detect import probe
 @click.command("sensors", epilog="Example: thermtool sensors --json")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def sensors_command(as_json: bool) -> None:
-    """List sensor kinds and probe for attached hardware (I2C 0x30-0x3F and 0x2A, spidev nodes).
+    """List sensor kinds and probe for attached hardware (I2C 0x30-0x3F, 0x2A, 0x68, 0x69; spidev and video
+    nodes).
 
     Finding nothing is not an error: the simulated cameras always work (--sensor sim).
     """

@@ -18,6 +18,12 @@ SENSORS.register("lepton3", "thermtool.sensors.lepton:open_lepton3", extra="lept
 SENSORS.register("sim-lepton", "thermtool.sensors.lepton.sim:open_sim_lepton")
 SENSORS.register("replay", "thermtool.sensors.replay:ReplaySensor")
 SENSORS.register("remote", "thermtool.sensors.remote:open_remote", extra="web")
+SENSORS.register("mlx90641", "thermtool.sensors.mlx90641.device:open_mlx90641", extra="mlx90641")
+SENSORS.register("sim-mlx90641", "thermtool.sensors.mlx90641.sim:open_sim_mlx90641")
+SENSORS.register("amg88xx", "thermtool.sensors.amg88xx.device:open_amg88xx", extra="amg88xx")
+SENSORS.register("sim-amg88xx", "thermtool.sensors.amg88xx.sim:open_sim_amg88xx")
+SENSORS.register("uvc", "thermtool.sensors.uvc.device:open_uvc")
+SENSORS.register("sim-uvc", "thermtool.sensors.uvc.sim:open_sim_uvc")
 
 #: What each kind's TARGET (after the colon) names, for help texts.
 TARGETS = {"mlx90640": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
@@ -25,7 +31,11 @@ TARGETS = {"mlx90640": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
            "lepton2": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
            "lepton3": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
            "sim-lepton": "2 or 3 (Lepton model)", "replay": "file or folder",
-           "remote": "ws://HOST:PORT/ws or http://HOST:PORT"}
+           "remote": "ws://HOST:PORT/ws or http://HOST:PORT",
+           "mlx90641": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
+           "amg88xx": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1), optionally @0x69",
+           "uvc": "video device /dev/videoN or N (default /dev/video0)",
+           "sim-uvc": "infiray (default, 192x256) or purethermal (120x160)"}
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..buses.i2c import i2c_bus_paths, open_error_advice
+from . import probes
 
 MLX90640_ADDRESS = 0x33
 #: The MLX90640's address is programmable (EEPROM 0x240F); boards and users move it within 0x30..0x3F.
@@ -71,12 +72,20 @@ def probe_i2c(paths: list[Path] | None = None) -> tuple[list[Finding], list[str]
             continue
         with contextlib.closing(bus):
             for address in MLX90640_ADDRESSES:
-                if _answers(bus, address) and _is_mlx90640(bus, address):
-                    hint = "" if address == MLX90640_ADDRESS else f" (add --address 0x{address:02x})"
-                    findings.append(Finding(f"mlx90640:{path}", f"MLX90640 answers at 0x{address:02x} on {path}{hint}",
-                                            address))
+                if not _answers(bus, address):
+                    continue
+                if address == MLX90640_ADDRESS and probes.melexis_model(bus, address) == "mlx90641":
+                    model = "mlx90641"
+                elif _is_mlx90640(bus, address):
+                    model = "mlx90640"
+                else:
+                    continue
+                hint = "" if address == MLX90640_ADDRESS else f" (add --address 0x{address:02x})"
+                description = f"{model.upper()} answers at 0x{address:02x} on {path}{hint}"
+                findings.append(Finding(f"{model}:{path}", description, address))
             if _answers(bus, LEPTON_CCI_ADDRESS):
                 findings.append(Finding("lepton", f"Lepton CCI answers at 0x2A on {path}", LEPTON_CCI_ADDRESS))
+            findings += [Finding(*f) for f in probes.grid_eyes(lambda a, bus=bus: _answers(bus, a), path)]
     return findings, notes
 
 
@@ -92,14 +101,15 @@ def probe() -> tuple[list[Finding], list[str]]:
     """Everything the probes found, and notes on what could not be probed."""
     i2c, i2c_notes = probe_i2c()
     spi, spi_notes = probe_spi()
-    return i2c + spi, i2c_notes + spi_notes
+    usb, usb_notes = probes.usb_cameras()
+    return i2c + spi + [Finding(*f) for f in usb], i2c_notes + spi_notes + usb_notes
 
 
 def choose(findings: list[Finding]) -> Finding | None:
-    """The sensor to use when none was named: a lone MLX90640 (at its default address, which the spec
-    implies), else a Lepton whose CCI answered."""
-    mlx = [f for f in findings if f.spec.startswith("mlx90640")]
-    if len(mlx) == 1 and mlx[0].address in (None, MLX90640_ADDRESS):
+    """The sensor to use when none was named: a lone I2C or USB camera (a Melexis part at its default address,
+    which the spec implies), else a Lepton whose CCI answered."""
+    mlx = [f for f in findings if f.spec.startswith(("mlx9064", "amg88xx", "uvc:"))]
+    if len(mlx) == 1 and (not mlx[0].spec.startswith("mlx9064") or mlx[0].address in (None, MLX90640_ADDRESS)):
         return mlx[0]
     cci = any(f.spec == "lepton" for f in findings)
     spi = [f for f in findings if f.spec.startswith("lepton:")]

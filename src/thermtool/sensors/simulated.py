@@ -7,8 +7,11 @@ index, so a given seed reproduces the same frames whatever the timing.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..errors import InputError
 from .scene import Scene, SceneModel
 
 MLX90640_SHAPE = (24, 32)
@@ -29,3 +32,25 @@ class SceneSource:
         """Temperatures (C, float64) of frame `index` taken at scene time `t` seconds."""
         rng = np.random.default_rng([self.seed, index])
         return self.scene.temperatures(t, self.shape) + rng.normal(0.0, self.noise, self.shape)
+
+
+class SimulatedMixin:
+    """For a real driver reading an emulator: marks every frame's meta and the info as simulated."""
+
+    seed = 0
+    extra_meta: dict[str, Any]
+
+    def _simulate(self, emulator: Any, seed: int) -> None:
+        self.emulator = emulator
+        self.seed = seed
+        self.extra_meta = {"simulated": True}
+
+    def _info(self) -> dict[str, Any]:
+        return {**super()._info(), "simulated": True, "seed": self.seed}  # type: ignore[misc]
+
+
+def one_rate(rate: float | None, refresh_hz: float | None) -> float | None:
+    """The rate a simulated camera was given as `--rate` or `--refresh-hz` (they must agree), or None."""
+    if rate is not None and refresh_hz is not None and abs(rate - refresh_hz) > 1e-9:
+        raise InputError(f"--rate {rate:g} and --refresh-hz {refresh_hz:g} disagree; give one of them")
+    return rate if rate is not None else refresh_hz
