@@ -11,20 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import InputError, OutputExistsError, ThermtoolError
-
-
-class OutputError(ThermtoolError):
-    """An output could not be written (disk full, permission, read-only file system)."""
-
-    exit_code = 1
-
-
-def _describe(exc: OSError, path: Path) -> str:
-    if exc.errno == errno.ENOSPC:
-        return f"{path}: no space left on device"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{path}: cannot write here ({exc.strerror})"
-    return f"{path}: {exc.strerror or exc}"
+from .folders import OutputError, describe_os_error, make_folder
 
 
 def check_writable(path: Path, *, force: bool = False) -> None:
@@ -74,10 +61,10 @@ def atomic_output(path: str | Path, *, force: bool = False, make_parents: bool =
     check_writable(path, force=force)
     try:
         if make_parents:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(path.parent)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as exc:
-        raise OutputError(_describe(exc, path)) from exc
+        raise OutputError(describe_os_error(exc, path)) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -90,7 +77,7 @@ def atomic_output(path: str | Path, *, force: bool = False, make_parents: bool =
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(exc, OSError) and not isinstance(exc, (FileExistsError, ThermtoolError)):
-            raise OutputError(_describe(exc, path)) from exc
+            raise OutputError(describe_os_error(exc, path)) from exc
         raise
     _fsync_dir(path.parent)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import ThermtoolError
+from .errors import InputError, ThermtoolError
+from .folders import OutputError, UnsafePathError, describe_os_error, make_folder
 
 #: Exit code of a run that found the lock taken (sysexits' EX_TEMPFAIL: "try again later").
 EXIT_LOCKED = 75
@@ -20,6 +23,34 @@ class LockedError(ThermtoolError):
     exit_code = EXIT_LOCKED
 
 
+def open_lock_file(path: Path) -> int:
+    """Open (or create) the lock file without following a symlink; refuse anything but a plain file.
+
+    Run as root in a folder others can write, a planted symlink or hard link would otherwise make root
+    create or truncate the file it points at; a FIFO would block the open.
+    """
+    make_folder(path.parent)
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePathError(f"{path}: the lock file is a symlink; refusing to follow it "
+                                  "(remove it, or give --lock a plain file)") from None
+        if exc.errno == errno.EISDIR:
+            raise InputError(f"{path}: is a folder, expected a lock file name") from None
+        raise OutputError(describe_os_error(exc, path)) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        what = "has other hard links" if stat.S_ISREG(info.st_mode) else "is not a regular file"
+        raise UnsafePathError(f"{path}: the lock file {what}; refusing to use it (remove it)")
+    return fd
+
+
 @contextlib.contextmanager
 def exclusive_lock(path: Path, wait: float = 0.0) -> Iterator[Path]:
     """Hold an flock on `path` (created if missing); LockedError at once (or after `wait` s) if it is taken.
@@ -28,8 +59,7 @@ def exclusive_lock(path: Path, wait: float = 0.0) -> Iterator[Path]:
     """
     import time
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = open_lock_file(path)
     try:
         deadline = time.monotonic() + max(wait, 0.0)
         while True:

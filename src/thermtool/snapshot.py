@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, OutputExistsError, SensorError
+from .folders import OutputError, describe_os_error, make_folder
 from .formats import save_frame
 from .frame import Frame
 from .retention import prune, template_pattern
@@ -59,21 +61,39 @@ def read_with_retries(sensor: Sensor, retries: int, backoff: float = 1.0,
 
 def point_latest(link: Path, target: Path) -> Path:
     """Make `link` show `target`, replaced atomically: a relative symlink, or a copy where links fail."""
-    link.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(link.parent)
     if link.is_dir() and not link.is_symlink():
         raise InputError(f"{link}: is a folder, expected the name of a link")
+    try:
+        _replace_link(link, target)
+    except OSError as exc:
+        raise OutputError(describe_os_error(exc, link)) from None
+    return link
+
+
+def _replace_link(link: Path, target: Path) -> None:
     relative = os.path.relpath(target.resolve(), link.parent.resolve())
     tmp = link.parent / f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}"
     try:
         os.symlink(relative, tmp)
-    except OSError:  # a file system without symlinks (FAT): an atomically replaced copy
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        # a file system without symlinks (FAT): an atomically replaced copy
         fd, copy_name = tempfile.mkstemp(prefix=f".{link.name}.", dir=link.parent)
         os.close(fd)
-        shutil.copyfile(target, copy_name)
-        os.replace(copy_name, link)
-        return link
-    os.replace(tmp, link)
-    return link
+        try:
+            shutil.copyfile(target, copy_name)
+            os.replace(copy_name, link)
+        except BaseException:
+            os.unlink(copy_name)
+            raise
+        return
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def apply_retention(template: str, saved: Path, keep: int | None, max_age: float | None, now: float) -> list[Path]:

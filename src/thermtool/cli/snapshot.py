@@ -12,6 +12,7 @@ import click
 
 from ..deadline import deadline
 from ..errors import ThermtoolError
+from ..folders import strftime_folder
 from ..formats import format_for, save_frame
 from ..locking import exclusive_lock
 from ..retention import parse_age
@@ -81,9 +82,10 @@ def snapshot(ctx: click.Context, sensor_request: SensorRequest, out: str, fmt: s
         renderer = build_renderer(render_request) if picture else None  # bad --cmap etc. fail here too
         age = parse_age(max_age) if max_age else None
         sensor = sensor_request.open()  # validates the sensor name and options before anything is written
-        lock = lock_path or (expand_template(out, datetime.now(timezone.utc), utc).parent / LOCK_NAME)
+        lock = lock_path or strftime_folder(out, datetime.now(timezone.utc), utc) / LOCK_NAME
         with deadline(timeout, "snapshot"), exclusive_lock(lock, lock_wait):
             frame, attempts = read_with_retries(sensor, retries)
+            strftime_folder(out, frame.timestamp, utc)  # a planted symlink or stranger's folder is refused
             target = expand_template(out, frame.timestamp, utc)
             path = (save_frame(frame, target, fmt, force=True, renderer=renderer) if force
                     else save_unique(frame, target, fmt, renderer=renderer))
