@@ -26,6 +26,10 @@ class OutputError(ThermtoolError):
 
     exit_code = 1
 
+    def __init__(self, message: str, os_errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = os_errno
+
 
 def describe_os_error(exc: OSError, path: Path) -> str:
     """One line for an OSError met while writing at `path`: disk full, cannot write here, or the reason."""
@@ -46,7 +50,7 @@ def _enter(parent_fd: int, name: str, path: Path, parent_owner: int) -> int:
                                   "(remove it, or point the output at a real folder)") from None
         if exc.errno == errno.ENOTDIR:
             raise InputError(f"{path}: is not a folder") from None
-        raise OutputError(describe_os_error(exc, path)) from None
+        raise OutputError(describe_os_error(exc, path), exc.errno) from None
     owner = os.fstat(fd).st_uid
     if owner not in (os.geteuid(), parent_owner):
         os.close(fd)
@@ -62,7 +66,7 @@ def _walk(base: Path, parts: list[str]) -> Path:
     except OSError as exc:
         if exc.errno == errno.ENOTDIR:
             raise InputError(f"{base}: is not a folder") from None
-        raise OutputError(describe_os_error(exc, base)) from None
+        raise OutputError(describe_os_error(exc, base), exc.errno) from None
     path = base
     try:
         for name in parts:
@@ -72,7 +76,7 @@ def _walk(base: Path, parts: list[str]) -> Path:
             except FileExistsError:
                 pass
             except OSError as exc:
-                raise OutputError(describe_os_error(exc, path)) from None
+                raise OutputError(describe_os_error(exc, path), exc.errno) from None
             child = _enter(fd, name, path, os.fstat(fd).st_uid)
             os.close(fd)
             fd = child

@@ -42,7 +42,7 @@ def open_lock_file(path: Path) -> int:
                                   "(remove it, or give --lock a plain file)") from None
         if exc.errno == errno.EISDIR:
             raise InputError(f"{path}: is a folder, expected a lock file name") from None
-        raise OutputError(describe_os_error(exc, path)) from None
+        raise OutputError(describe_os_error(exc, path), exc.errno) from None
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
         os.close(fd)
@@ -71,8 +71,9 @@ def exclusive_lock(path: Path, wait: float = 0.0) -> Iterator[Path]:
                     raise LockedError(f"another thermtool run holds {path}; this run exits without "
                                       "doing anything (use --lock-wait S to wait)") from None
                 time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        with contextlib.suppress(OSError):  # the PID is for people; a full disk must not stop the run
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         yield path
     finally:
         os.close(fd)

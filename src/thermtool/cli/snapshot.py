@@ -13,10 +13,10 @@ import click
 from ..deadline import deadline
 from ..errors import ThermtoolError
 from ..folders import strftime_folder
-from ..formats import format_for, save_frame
+from ..formats import format_for
 from ..locking import exclusive_lock
 from ..retention import parse_age
-from ..snapshot import apply_retention, expand_template, point_latest, read_with_retries, save_unique
+from ..snapshot import STALE_PART_AGE, point_latest, read_with_retries, remove_stale_parts_of, save_snapshot
 from .options import FiniteFloat, SensorRequest, sensor_option
 from .output import reporter
 from .render_options import RenderRequest, build_renderer, render_options
@@ -30,6 +30,7 @@ def _log_line(log_format: str, record: dict[str, Any]) -> str:
         return json.dumps(record, sort_keys=True)
     if record["status"] == "ok":
         extra = f", deleted {record['deleted']} old" if record.get("deleted") else ""
+        extra += f", removed {record['stale_parts']} stale .part" if record.get("stale_parts") else ""
         return (f"thermtool snapshot: saved {record['path']} ({record['sensor']}, {record['shape']}, "
                 f"min {record['min']:.2f} max {record['max']:.2f} {record['units']}, {record['seconds']:.2f} s"
                 f"{extra})")
@@ -75,7 +76,7 @@ def snapshot(ctx: click.Context, sensor_request: SensorRequest, out: str, fmt: s
     overlapping runs, --timeout bounds the run, and each run writes exactly one line to stderr.
     Retention (--keep, --max-age) deletes only files whose names this --out pattern makes.
     """
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     record: dict[str, Any] = {"event": "snapshot", "time": datetime.now(timezone.utc).isoformat()}
     try:
         picture = format_for(out, fmt) in ("png", "jpg")  # refuse an unknown extension before the sensor
@@ -85,16 +86,16 @@ def snapshot(ctx: click.Context, sensor_request: SensorRequest, out: str, fmt: s
         lock = lock_path or strftime_folder(out, datetime.now(timezone.utc), utc) / LOCK_NAME
         with deadline(timeout, "snapshot"), exclusive_lock(lock, lock_wait):
             frame, attempts = read_with_retries(sensor, retries)
-            strftime_folder(out, frame.timestamp, utc)  # a planted symlink or stranger's folder is refused
-            target = expand_template(out, frame.timestamp, utc)
-            path = (save_frame(frame, target, fmt, force=True, renderer=renderer) if force
-                    else save_unique(frame, target, fmt, renderer=renderer))
-            deleted = apply_retention(out, path, keep, age, time.time())
+            folder = strftime_folder(out, frame.timestamp, utc)  # a planted symlink or stranger's folder: refused
+            stale = remove_stale_parts_of(out, folder, started_at - (timeout or STALE_PART_AGE))
+            path, deleted = save_snapshot(frame, out, fmt, utc=utc, force=force, keep=keep, max_age=age,
+                                          renderer=renderer)
             if latest:
                 point_latest(latest, path)
         record.update(status="ok", path=str(path), sensor=frame.sensor, shape="x".join(map(str, frame.shape)),
                       units=frame.units, min=float(frame.data.min()), max=float(frame.data.max()),
-                      attempts=attempts, deleted=len(deleted), seconds=time.monotonic() - started)
+                      attempts=attempts, deleted=len(deleted), stale_parts=len(stale),
+                      seconds=time.monotonic() - started)
     except ThermtoolError as exc:
         if log_format == "text":
             raise

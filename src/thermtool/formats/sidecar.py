@@ -88,12 +88,11 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
 
 
 def write_with_sidecar(frame: Any, path: Path, payload: bytes, *, force: bool, **extra: Any) -> Path:
-    """Write the sidecar, then the data file, each atomically: a data file never lacks its metadata."""
-    from ..fileio import check_writable, write_bytes
+    """Write the data file and its sidecar: the data file is published first, the sidecar never alone."""
+    from ..fileio import write_with_companion
 
-    check_writable(path, force=force)
-    write_bytes(sidecar_path(path), dumps(frame_record(frame, **extra)).encode(), force=True)
-    return write_bytes(path, payload, force=force)
+    record = dumps(frame_record(frame, **extra)).encode()
+    return write_with_companion(path, payload, sidecar_path(path), record, force=force)
 
 
 def frame_from_record(data: Any, record: dict[str, Any] | None, path: Path, default_units: str = "C") -> Any:
