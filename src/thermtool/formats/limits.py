@@ -1,7 +1,7 @@
 """Decode limits checked before anything is allocated: what a small hostile file may make a reader build.
 
 A 510 kB PNG can declare 50000x50000 pixels and a 2 MB `.npz` gigabytes of zeros; readers check the
-declared size against these caps first and refuse with one line (exit 2). docs/formats.md lists them.
+declared size against these caps first and refuse with one line (exit 2). docs/reliability.md lists them.
 """
 
 from __future__ import annotations
