@@ -5,11 +5,8 @@ CI runs as root, like the cron jobs these attacks target: a planted link must no
 
 from __future__ import annotations
 
-import contextlib
 import os
-import subprocess
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -135,35 +132,26 @@ def test_existing_symlinks_above_the_strftime_levels_are_the_users_choice(tmp_pa
         strftime_folder(f"{tmp_path}/link/b/%Y/d/x.npy", datetime(2026, 6, 1, tzinfo=timezone.utc), utc=True)
 
 
-@contextlib.contextmanager
-def _unwritable_folder(base: Path) -> Iterator[Path]:
-    """A folder this process cannot write: a read-only tmpfs as root, a 0555 folder otherwise."""
-    folder = base / f"ro-{uuid.uuid4().hex[:6]}"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        yield folder
-        folder.chmod(0o755)
+@pytest.fixture
+def unwritable(tmp_path: Path, tmpfs: Callable[[str], Path]) -> Iterator[Path]:
+    """A folder this process cannot write: a read-only tmpfs as root (root ignores modes), else a 0555 folder."""
+    if os.geteuid() == 0:
+        yield tmpfs("ro,size=64k")
         return
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"root cannot be denied a write here: no read-only tmpfs ({result.stderr.strip()})")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o555)
+    yield folder
+    folder.chmod(0o755)
 
 
-def test_snapshot_in_an_unwritable_folder_says_cannot_write_here(tmp_path: Path,
+def test_snapshot_in_an_unwritable_folder_says_cannot_write_here(tmp_path: Path, unwritable: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    with _unwritable_folder(tmp_path) as folder:
-        assert _snapshot(folder / "s.npy") == 1
-        _one_error_line(capsys, "cannot write here")
-        assert _snapshot(folder / "sub" / "s.npy") == 1
-        _one_error_line(capsys, "cannot write here")
-        assert _snapshot(tmp_path / "s.npy", "--latest", str(folder / "latest.npy")) == 1
-        _one_error_line(capsys, "cannot write here")
+    assert _snapshot(unwritable / "s.npy") == 1
+    _one_error_line(capsys, "cannot write here")
+    assert _snapshot(unwritable / "sub" / "s.npy") == 1
+    _one_error_line(capsys, "cannot write here")
+    assert _snapshot(tmp_path / "s.npy", "--latest", str(unwritable / "latest.npy")) == 1
+    _one_error_line(capsys, "cannot write here")
 
 
 def test_snapshot_with_a_file_in_the_path_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
