@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from thermtool.cli import run
-from thermtool.folders import UnsafePathError, make_folder, strftime_folder
+from thermtool.folders import UnsafePathError, checked_strftime_folder, make_folder
 
 LOCK = ".thermtool-snapshot.lock"
 VICTIM_TEXT = "root's precious file\n"
@@ -113,9 +113,9 @@ def test_strangers_strftime_folder_is_refused(tmp_path: Path, capsys: pytest.Cap
 
 def test_own_strftime_folders_are_created_and_reused(tmp_path: Path) -> None:
     when = datetime(2026, 12, 4, 5, 6, 7, tzinfo=timezone.utc)
-    folder = strftime_folder(f"{tmp_path}/data/%Y/%m%d/x/%H.npy", when, utc=True)
-    assert folder == tmp_path / "data" / "2026" / "1204" / "x" and folder.is_dir()
-    assert strftime_folder(f"{tmp_path}/data/%Y/%m%d/x/%H.npy", when, utc=True) == folder
+    for _ in range(2):
+        with checked_strftime_folder(f"{tmp_path}/data/%Y/%m%d/x/%H.npy", when, utc=True) as folder:
+            assert folder == tmp_path / "data" / "2026" / "1204" / "x" and folder.is_dir()
     assert _snapshot(f"{tmp_path}/data/%Y/%m%d/s.npy") == 0
 
 
@@ -128,8 +128,29 @@ def test_existing_symlinks_above_the_strftime_levels_are_the_users_choice(tmp_pa
     year = tmp_path / "real" / "b" / "2026"
     year.mkdir()
     (year / "d").symlink_to(tmp_path)  # below the first strftime level, nothing is followed
-    with pytest.raises(UnsafePathError):
-        strftime_folder(f"{tmp_path}/link/b/%Y/d/x.npy", datetime(2026, 6, 1, tzinfo=timezone.utc), utc=True)
+    when = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    with pytest.raises(UnsafePathError), checked_strftime_folder(f"{tmp_path}/link/b/%Y/d/x.npy", when, utc=True):
+        pass
+
+
+def test_a_folder_swapped_for_a_symlink_after_the_check_is_not_followed(tmp_path: Path) -> None:
+    """The race: the checked folder is renamed away and a symlink put in its place before the write."""
+    from thermtool import Frame
+    from thermtool.snapshot import apply_retention, remove_stale_parts_of
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name in ("s-1.npy", "s-2.npy", ".s.npy.abcd1234.part"):  # what retention or cleanup could delete
+        (elsewhere / name).write_text("someone else's")
+    template = f"{tmp_path}/%Y/s.npy"
+    with checked_strftime_folder(template, datetime(2026, 6, 1, tzinfo=timezone.utc), utc=True) as folder:
+        folder.rename(tmp_path / "moved")
+        folder.symlink_to(elsewhere)
+        Frame([[1.0, 2.0]]).save(folder / "s.npy")
+        apply_retention(template, folder / "s.npy", 1, None, 0.0, utc=True)
+        remove_stale_parts_of(template, folder, before=1e12)
+    assert sorted(p.name for p in (tmp_path / "moved").iterdir()) == ["s.json", "s.npy"]
+    assert sorted(p.name for p in elsewhere.iterdir()) == [".s.npy.abcd1234.part", "s-1.npy", "s-2.npy"]
 
 
 @pytest.fixture

@@ -137,10 +137,10 @@ def test_the_data_file_is_published_before_its_sidecar(tmp_path: Path, monkeypat
     published: list[str] = []
     real_publish = fileio._publish
 
-    def publish(tmp: Path, path: Path, force: bool) -> None:
+    def publish(folder: int, tmp: str, path: Path, force: bool) -> None:
         published.append(path.suffix)
         assert path.suffix == ".npy" or path.with_suffix(".npy").exists()
-        real_publish(tmp, path, force)
+        real_publish(folder, tmp, path, force)
 
     monkeypatch.setattr(fileio, "_publish", publish)
     Frame(np.zeros((2, 2), np.float32)).save(tmp_path / "f.npy")

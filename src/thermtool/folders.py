@@ -3,14 +3,19 @@
 A folder thermtool creates, and every strftime folder of a snapshot template (today's, or a later day's
 planted in advance), is opened one level at a time relative to its parent with O_NOFOLLOW: a symlink, a
 file, or a folder owned by a third user is refused with one line (exit 2) instead of being written through.
+A checked folder stays open while a run writes in it, and writers work relative to that descriptor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from .errors import InputError, ThermtoolError
 
@@ -59,8 +64,9 @@ def _enter(parent_fd: int, name: str, path: Path, parent_owner: int) -> int:
     return fd
 
 
-def _walk(base: Path, parts: list[str]) -> Path:
-    """Create/enter base/parts[0]/parts[1]/... below the existing folder `base`, never following a symlink."""
+def _walk(base: Path, parts: list[str]) -> int:
+    """An open descriptor of base/parts[0]/parts[1]/..., created below the existing folder `base` and
+    entered one level at a time, never following a symlink."""
     try:
         fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
@@ -80,18 +86,19 @@ def _walk(base: Path, parts: list[str]) -> Path:
             child = _enter(fd, name, path, os.fstat(fd).st_uid)
             os.close(fd)
             fd = child
-    finally:
+    except BaseException:
         os.close(fd)
-    return path
+        raise
+    return fd
 
 
-def make_folder(folder: Path) -> Path:
-    """Create `folder` (and missing parents); the levels created here are entered without following symlinks.
+def _absolute(folder: Path) -> Path:
+    return Path(os.path.abspath(folder))
 
-    Existing levels are the user's choice and may be symlinks; a level that appears as a symlink while
-    we create it (a planted one) is refused.
-    """
-    folder = Path(os.path.abspath(folder))
+
+def _open_made(folder: Path) -> int:
+    """An open descriptor of `folder`, created with missing parents (the levels created entered no-follow)."""
+    folder = _absolute(folder)
     missing: list[str] = []
     existing = folder
     while not os.path.lexists(existing) and existing != existing.parent:
@@ -100,8 +107,46 @@ def make_folder(folder: Path) -> Path:
     return _walk(existing, missing)
 
 
-def strftime_folder(template: str, when: datetime, utc: bool = False) -> Path:
-    """The folder of `template` filled from `when`; every level from the first strftime field on is checked.
+def make_folder(folder: Path) -> Path:
+    """Create `folder` (and missing parents); the levels created here are entered without following symlinks.
+
+    Existing levels are the user's choice and may be symlinks; a level that appears as a symlink while
+    we create it (a planted one) is refused.
+    """
+    os.close(_open_made(folder))
+    return _absolute(folder)
+
+
+#: Folders checked by `checked_strftime_folder` and held open while its block runs: absolute path -> descriptor.
+_HELD: ContextVar[Mapping[Path, int]] = ContextVar("thermtool_held_folders", default=MappingProxyType({}))
+
+
+@contextlib.contextmanager
+def open_folder(folder: Path, create: bool = True) -> Iterator[int]:
+    """A descriptor of `folder` for writing in it with dir_fd: the one a checked folder is held by, else
+    a fresh one (creating the folder like make_folder when `create`)."""
+    held = _HELD.get().get(_absolute(folder))
+    if held is not None:
+        yield held
+        return
+    if create:
+        fd = _open_made(folder)
+    else:
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise OutputError(describe_os_error(exc, folder), exc.errno) from None
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def checked_strftime_folder(template: str, when: datetime, utc: bool = False) -> Iterator[Path]:
+    """The folder of `template` filled from `when`, every level from the first strftime field on checked,
+    and held open while the block runs: writes into it go through the checked folder itself, so swapping
+    it for a symlink after the check changes nothing.
 
     Those levels change over time, so anyone able to write above them could plant one (a later day's) as a
     symlink or as their own folder: each must be a real folder owned by this user or by the owner of the
@@ -111,4 +156,12 @@ def strftime_folder(template: str, when: datetime, utc: bool = False) -> Path:
     levels = Path(template).expanduser().parent.parts
     first = next((i for i, level in enumerate(levels) if "%" in level), len(levels))
     base = make_folder(Path(*levels[:first]) if first else Path("."))
-    return _walk(base, [stamp.strftime(level) for level in levels[first:]])
+    parts = [stamp.strftime(level) for level in levels[first:]]
+    folder = _absolute(base.joinpath(*parts))
+    fd = _walk(base, parts)
+    token = _HELD.set({**_HELD.get(), folder: fd})
+    try:
+        yield folder
+    finally:
+        _HELD.reset(token)
+        os.close(fd)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError, ThermtoolError
-from .folders import OutputError, UnsafePathError, describe_os_error, make_folder
+from .folders import OutputError, UnsafePathError, describe_os_error, open_folder
 
 #: Exit code of a run that found the lock taken (sysexits' EX_TEMPFAIL: "try again later").
 EXIT_LOCKED = 75
@@ -29,13 +29,13 @@ def open_lock_file(path: Path) -> int:
     Run as root in a folder others can write, a planted symlink or hard link would otherwise make root
     create or truncate the file it points at; a FIFO would block the open.
     """
-    make_folder(path.parent)
     flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        try:
-            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            fd = os.open(path, flags)
+        with open_folder(path.parent) as folder:
+            try:
+                fd = os.open(path.name, flags | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=folder)
+            except FileExistsError:
+                fd = os.open(path.name, flags, dir_fd=folder)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafePathError(f"{path}: the lock file is a symlink; refusing to follow it "

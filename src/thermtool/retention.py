@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import stat
 from collections.abc import Collection, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import InputError
+from .folders import OutputError, open_folder
 
 #: Regular expressions for the strftime fields a snapshot template may use.
 _FIELDS = {
@@ -107,24 +111,35 @@ def prune(folder: Path, name_template: str, keep: int | None, max_age: float | N
     modification time, a future one counting as now. Nothing in `protected` (what this run wrote) is
     deleted. A data file's JSON sidecar goes with it. Returns the deleted data files.
     """
-    if not folder.is_dir():
-        return []
     pattern = template_pattern(name_template)
     dated = _has_full_date(name_template)
-    files: list[tuple[Path, float, int]] = []
-    for path in folder.iterdir():
-        match = pattern.fullmatch(path.name)
-        if not match or path.is_symlink() or not path.is_file():
-            continue
-        start, end = match.span("collision")
-        core = path.name if start < 0 else path.name[:start - 1] + path.name[end:]
-        when = name_time(core, name_template, utc) if dated else None
-        files.append((path, when if when is not None else min(path.stat().st_mtime, now),
-                      int(match.group("collision") or 0)))
-    doomed = select_expired(files, keep, max_age, now, protected)
-    for path in doomed:
-        path.unlink(missing_ok=True)
-        sidecar = path.with_suffix(".json")
-        if sidecar != path and sidecar.is_file() and not pattern.fullmatch(sidecar.name):
-            sidecar.unlink(missing_ok=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            fd = stack.enter_context(open_folder(folder, create=False))
+        except OutputError:
+            return []  # no folder, nothing to prune
+        files: list[tuple[Path, float, int]] = []
+        for entry in stack.enter_context(os.scandir(fd)):
+            match = pattern.fullmatch(entry.name)
+            if not match or not entry.is_file(follow_symlinks=False):
+                continue
+            start, end = match.span("collision")
+            core = entry.name if start < 0 else entry.name[:start - 1] + entry.name[end:]
+            when = name_time(core, name_template, utc) if dated else None
+            if when is None:
+                when = min(entry.stat(follow_symlinks=False).st_mtime, now)
+            files.append((folder / entry.name, when, int(match.group("collision") or 0)))
+        doomed = select_expired(files, keep, max_age, now, protected)
+        for path in doomed:
+            _unlink(fd, path.name)
+            sidecar = path.with_suffix(".json").name
+            if sidecar != path.name and not pattern.fullmatch(sidecar):
+                _unlink(fd, sidecar)
     return doomed
+
+
+def _unlink(folder: int, name: str) -> None:
+    """Remove `name` from `folder` if it is a plain file (a link there is not ours to delete)."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISREG(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode):
+            os.unlink(name, dir_fd=folder)

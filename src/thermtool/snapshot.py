@@ -5,8 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -14,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, OutputExistsError, SensorError
-from .fileio import remove_stale_parts
-from .folders import OutputError, describe_os_error, make_folder
+from .fileio import remove_stale_parts, write_bytes
+from .folders import OutputError, describe_os_error, open_folder
 from .formats import save_frame
 from .frame import Frame
 from .retention import prune, template_pattern
@@ -64,39 +62,27 @@ def read_with_retries(sensor: Sensor, retries: int, backoff: float = 1.0,
 
 def point_latest(link: Path, target: Path) -> Path:
     """Make `link` show `target`, replaced atomically: a relative symlink, or a copy where links fail."""
-    make_folder(link.parent)
     if link.is_dir() and not link.is_symlink():
         raise InputError(f"{link}: is a folder, expected the name of a link")
+    relative = os.path.relpath(target.resolve(), link.parent.resolve())
+    tmp = f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}"
     try:
-        _replace_link(link, target)
+        with open_folder(link.parent) as folder:
+            try:
+                os.symlink(relative, tmp, dir_fd=folder)
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                    raise
+                write_bytes(link, target.read_bytes(), force=True)  # no symlinks here (FAT): a copy
+                return link
+            try:
+                os.replace(tmp, link.name, src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                os.unlink(tmp, dir_fd=folder)
+                raise
     except OSError as exc:
         raise OutputError(describe_os_error(exc, link), exc.errno) from None
     return link
-
-
-def _replace_link(link: Path, target: Path) -> None:
-    relative = os.path.relpath(target.resolve(), link.parent.resolve())
-    tmp = link.parent / f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}"
-    try:
-        os.symlink(relative, tmp)
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
-            raise
-        # a file system without symlinks (FAT): an atomically replaced copy
-        fd, copy_name = tempfile.mkstemp(prefix=f".{link.name}.", dir=link.parent)
-        os.close(fd)
-        try:
-            shutil.copyfile(target, copy_name)
-            os.replace(copy_name, link)
-        except BaseException:
-            os.unlink(copy_name)
-            raise
-        return
-    try:
-        os.replace(tmp, link)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def apply_retention(template: str, saved: Path, keep: int | None, max_age: float | None, now: float, *,

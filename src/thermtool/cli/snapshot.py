@@ -12,7 +12,7 @@ import click
 
 from ..deadline import deadline
 from ..errors import ThermtoolError
-from ..folders import strftime_folder
+from ..folders import checked_strftime_folder
 from ..formats import format_for
 from ..locking import exclusive_lock
 from ..retention import parse_age
@@ -83,13 +83,15 @@ def snapshot(ctx: click.Context, sensor_request: SensorRequest, out: str, fmt: s
         renderer = build_renderer(render_request) if picture else None  # bad --cmap etc. fail here too
         age = parse_age(max_age) if max_age else None
         sensor = sensor_request.open()  # validates the sensor name and options before anything is written
-        lock = lock_path or strftime_folder(out, datetime.now(timezone.utc), utc) / LOCK_NAME
-        with deadline(timeout, "snapshot"), exclusive_lock(lock, lock_wait):
+        # Folders are checked (no planted symlink, no stranger's folder) and held open while used.
+        with deadline(timeout, "snapshot"), \
+                checked_strftime_folder(out, datetime.now(timezone.utc), utc) as lock_folder, \
+                exclusive_lock(lock_path or lock_folder / LOCK_NAME, lock_wait):
             frame, attempts = read_with_retries(sensor, retries)
-            folder = strftime_folder(out, frame.timestamp, utc)  # a planted symlink or stranger's folder: refused
-            stale = remove_stale_parts_of(out, folder, started_at - (timeout or STALE_PART_AGE))
-            path, deleted = save_snapshot(frame, out, fmt, utc=utc, force=force, keep=keep, max_age=age,
-                                          renderer=renderer)
+            with checked_strftime_folder(out, frame.timestamp, utc) as folder:
+                stale = remove_stale_parts_of(out, folder, started_at - (timeout or STALE_PART_AGE))
+                path, deleted = save_snapshot(frame, out, fmt, utc=utc, force=force, keep=keep, max_age=age,
+                                              renderer=renderer)
             if latest:
                 point_latest(latest, path)
         record.update(status="ok", path=str(path), sensor=frame.sensor, shape="x".join(map(str, frame.shape)),
