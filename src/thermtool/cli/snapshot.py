@@ -59,7 +59,8 @@ def _log_line(log_format: str, record: dict[str, Any]) -> str:
 @click.option("--lock-wait", type=FiniteFloat(min=0, max=MAX_WAIT), default=0, metavar="S",
               help="Wait up to S seconds for the lock instead of exiting at once.")
 @click.option("--keep", type=click.IntRange(min=1), metavar="N",
-              help="Keep only the newest N snapshots of this name pattern in the folder.")
+              help="Keep only the newest N snapshots of this name pattern in the folder (newest by the time in "
+                   "the name; the new snapshot is never deleted; on a full disk this runs first to make room).")
 @click.option("--max-age", metavar="AGE", help="Delete snapshots of this name pattern older than AGE (30d, 12h).")
 @click.option("--latest", type=click.Path(path_type=Path), metavar="PATH",
               help="Also point PATH at the new snapshot (an atomically replaced symlink, or a copy).")
