@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import datetime
@@ -45,12 +46,19 @@ def describe_os_error(exc: OSError, path: Path) -> str:
     return f"{path}: {exc.strerror or exc}"
 
 
+def _is_link(parent_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 def _enter(parent_fd: int, name: str, path: Path, parent_owner: int) -> int:
     """Open folder `name` under `parent_fd` without following a symlink; check it is ours or its parent's."""
     try:
         fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
     except OSError as exc:
-        if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and os.path.islink(path)):
+        if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and _is_link(parent_fd, name)):
             raise UnsafePathError(f"{path}: is a symlink; refusing to write through it "
                                   "(remove it, or point the output at a real folder)") from None
         if exc.errno == errno.ENOTDIR:
