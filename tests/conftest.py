@@ -1,7 +1,10 @@
-"""Shared fixtures: the reference-data folder beside the checkout, and frame factories."""
+"""Shared fixtures: the reference-data folder beside the checkout, frame factories, small tmpfs mounts."""
 
 from __future__ import annotations
 
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,3 +50,24 @@ def register_sensor():  # type: ignore[no-untyped-def]
     for name in added:
         SENSORS._targets.pop(name, None)
         SENSORS._loaded.pop(name, None)
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount a real tmpfs with the given mount options (e.g. "size=64k", "ro"); skip where mounting is not
+    allowed (it needs root, as in CI). Everything mounted is unmounted after the test."""
+    mounted: list[Path] = []
+
+    def mount(options: str) -> Path:
+        folder = tmp_path / f"tmpfs-{uuid.uuid4().hex[:6]}"
+        folder.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()})")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in reversed(mounted):
+        subprocess.run(["umount", str(folder)], check=False)

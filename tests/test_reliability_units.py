@@ -36,7 +36,7 @@ def test_parse_age() -> None:
 
 
 def test_select_expired_keep_and_age() -> None:
-    files = [(Path(f"{i}.png"), 1000.0 + i) for i in range(10)]
+    files = [(Path(f"{i}.png"), 1000.0 + i, 0) for i in range(10)]
     assert sorted(p.name for p in select_expired(files, 3, None, 2000.0)) == [f"{i}.png" for i in range(7)]
     assert sorted(p.name for p in select_expired(files, None, 995.0, 2000.0)) == ["0.png", "1.png", "2.png",
                                                                                   "3.png", "4.png"]
@@ -44,12 +44,11 @@ def test_select_expired_keep_and_age() -> None:
 
 
 def test_prune_deletes_only_matching_files_and_their_sidecars(tmp_path: Path) -> None:
-    pattern = template_pattern("s-%H%M%S.npy")
     for i in range(5):
         (tmp_path / f"s-00000{i}.npy").write_text("x")
         (tmp_path / f"s-00000{i}.json").write_text("{}")
     (tmp_path / "precious.npy").write_text("keep me")
-    deleted = prune(tmp_path, pattern, keep=2, max_age=None, now=time.time())
+    deleted = prune(tmp_path, "s-%H%M%S.npy", keep=2, max_age=None, now=time.time())
     assert len(deleted) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["precious.npy", "s-000003.json", "s-000003.npy",
                                                           "s-000004.json", "s-000004.npy"]

@@ -5,26 +5,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
-from collections.abc import Iterator
+import re
+import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import InputError, OutputExistsError, ThermtoolError
+from .folders import OutputError, describe_os_error, open_folder
 
-
-class OutputError(ThermtoolError):
-    """An output could not be written (disk full, permission, read-only file system)."""
-
-    exit_code = 1
-
-
-def _describe(exc: OSError, path: Path) -> str:
-    if exc.errno == errno.ENOSPC:
-        return f"{path}: no space left on device"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{path}: cannot write here ({exc.strerror})"
-    return f"{path}: {exc.strerror or exc}"
+#: Suffix of the temporary files outputs are staged in (`.NAME.XXXXXXXX.part`; hidden, so no reader takes them).
+PART_SUFFIX = ".part"
+_PART_NAME = re.compile(r"\.(.+)\.[a-z0-9_]{8}" + re.escape(PART_SUFFIX))
 
 
 def check_writable(path: Path, *, force: bool = False) -> None:
@@ -38,61 +30,100 @@ def check_writable(path: Path, *, force: bool = False) -> None:
         raise InputError(f"{parent}: is not a folder")
 
 
-def _publish(tmp: Path, path: Path, force: bool) -> None:
-    """Move `tmp` to `path`; without force refuse to replace an existing file, even one created meanwhile."""
+def _publish(folder: int, tmp: str, path: Path, force: bool) -> None:
+    """Move `tmp` to `path` (both in `folder`); without force refuse to replace an existing file, even one
+    created meanwhile."""
+    name = path.name
     if force:
-        os.replace(tmp, path)
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
         return
     try:
-        os.link(tmp, path)  # atomic and fails if `path` exists: no window for a clobber
+        os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)  # atomic, fails if `path` exists
     except FileExistsError:
         raise OutputExistsError(f"{path}: exists; use --force to overwrite") from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
             raise
         # File systems without hard links (FAT on a USB stick): check, then rename.
-        if path.exists():
+        if _exists(folder, name):
             raise OutputExistsError(f"{path}: exists; use --force to overwrite") from None
-        os.replace(tmp, path)
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
         return
-    os.unlink(tmp)
+    os.unlink(tmp, dir_fd=folder)
 
 
-def _fsync_dir(folder: Path) -> None:
+def _exists(folder: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _discard(folder: int, name: str) -> None:
     with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
+        os.unlink(name, dir_fd=folder)
+
+
+def _as_output_error(exc: BaseException, path: Path) -> BaseException:
+    """OSErrors of our own writing become one-line OutputErrors; anything else passes unchanged."""
+    if isinstance(exc, OSError) and not isinstance(exc, (FileExistsError, ThermtoolError)):
+        return OutputError(describe_os_error(exc, path), exc.errno)
+    return exc
+
+
+def _create_temp(folder: int, name: str) -> tuple[int, str]:
+    """A new hidden `.NAME.XXXXXXXX.part` in `folder`, created with O_EXCL (so never through a link)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        tmp = f".{name}.{secrets.token_hex(4)}{PART_SUFFIX}"
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            return os.open(tmp, flags, 0o600, dir_fd=folder), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name")
+
+
+@contextlib.contextmanager
+def _staged(folder: int, path: Path) -> Iterator[tuple[BinaryIO, str]]:
+    """A hidden temporary file beside `path` in `folder`, fsynced; removed if writing it fails."""
+    try:
+        fd, tmp = _create_temp(folder, path.name)
+    except OSError as exc:
+        raise OutputError(describe_os_error(exc, path), exc.errno) from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle, tmp
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
+    except BaseException as exc:
+        _discard(folder, tmp)
+        raise _as_output_error(exc, path) from exc
+
+
+def _commit(folder: int, tmp: str, path: Path, force: bool) -> None:
+    try:
+        _publish(folder, tmp, path, force)
+    except BaseException as exc:
+        _discard(folder, tmp)
+        raise _as_output_error(exc, path) from exc
 
 
 @contextlib.contextmanager
 def atomic_output(path: str | Path, *, force: bool = False, make_parents: bool = True) -> Iterator[BinaryIO]:
-    """Yield a binary file; on success it appears at `path` complete, on any error nothing appears."""
+    """Yield a binary file; on success it appears at `path` complete, on any error nothing appears.
+
+    Everything happens relative to one descriptor of the folder (the checked one, inside
+    folders.checked_strftime_folder), so the file lands in the folder that was opened.
+    """
     path = Path(path)
     check_writable(path, force=force)
-    try:
-        if make_parents:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(_describe(exc, path)) from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with open_folder(path.parent, create=make_parents) as folder:
+        with _staged(folder, path) as (handle, tmp):
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        _publish(tmp, path, force)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError) and not isinstance(exc, (FileExistsError, ThermtoolError)):
-            raise OutputError(_describe(exc, path)) from exc
-        raise
-    _fsync_dir(path.parent)
+        _commit(folder, tmp, path, force)
+        _fsync(folder)
 
 
 def write_bytes(path: str | Path, payload: bytes, *, force: bool = False) -> Path:
@@ -100,6 +131,56 @@ def write_bytes(path: str | Path, payload: bytes, *, force: bool = False) -> Pat
     with atomic_output(path, force=force) as handle:
         handle.write(payload)
     return Path(path)
+
+
+def write_with_companion(path: Path, payload: bytes, companion: Path, companion_payload: bytes, *,
+                         force: bool = False) -> Path:
+    """Write a data file and its companion (a sidecar) in one folder: both are staged in full first, so a
+    full disk leaves neither; then the data file is published, then the companion, which never appears alone."""
+    check_writable(path, force=force)
+    with open_folder(path.parent) as folder:
+        with _staged(folder, path) as (handle, tmp):
+            handle.write(payload)
+        try:
+            with _staged(folder, companion) as (handle, companion_tmp):
+                handle.write(companion_payload)
+        except BaseException:
+            _discard(folder, tmp)
+            raise
+        try:
+            _commit(folder, tmp, path, force)
+        except BaseException:
+            _discard(folder, companion_tmp)
+            raise
+        try:
+            _commit(folder, companion_tmp, companion, True)
+        except BaseException:
+            _discard(folder, path.name)  # without its sidecar the data would read with the wrong units or time
+            raise
+        _fsync(folder)
+    return path
+
+
+def remove_stale_parts(folder: Path, ours: Callable[[str], bool], before: float) -> list[Path]:
+    """Delete our temporary files (`.NAME.XXXXXXXX.part`, `ours(NAME)` true) last changed before `before`.
+
+    They are what a killed run leaves; nothing else in the folder is touched, nor is a symlink followed.
+    """
+    removed: list[Path] = []
+    with open_folder(folder, create=False) as fd, os.scandir(fd) as entries:
+        for entry in entries:
+            match = _PART_NAME.fullmatch(entry.name)
+            if not match or not ours(match.group(1)) or not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime < before:
+                _discard(fd, entry.name)
+                removed.append(folder / entry.name)
+    return removed
+
+
+def _fsync(folder: int) -> None:
+    with contextlib.suppress(OSError):
+        os.fsync(folder)
 
 
 def _umask() -> int:

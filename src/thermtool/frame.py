@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,9 +24,10 @@ def as_utc(timestamp: datetime | float | int | str | None) -> datetime:
         except ValueError:
             raise InputError(f"bad timestamp {timestamp!r}: expected ISO 8601") from None
     if isinstance(timestamp, (int, float, np.integer, np.floating)):
-        if not math.isfinite(float(timestamp)):
-            raise InputError(f"bad timestamp {timestamp!r}")
-        return datetime.fromtimestamp(float(timestamp), timezone.utc)
+        try:
+            return datetime.fromtimestamp(float(timestamp), timezone.utc)
+        except (OverflowError, OSError, ValueError):  # NaN, inf, or beyond the years datetime holds
+            raise InputError(f"bad timestamp {timestamp!r}: out of range") from None
     if isinstance(timestamp, datetime):
         if timestamp.tzinfo is None:
             return timestamp.replace(tzinfo=timezone.utc)

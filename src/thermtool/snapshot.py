@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, OutputExistsError, SensorError
+from .fileio import remove_stale_parts, write_bytes
+from .folders import OutputError, describe_os_error, open_folder
 from .formats import save_frame
 from .frame import Frame
 from .retention import prune, template_pattern
@@ -20,6 +21,8 @@ from .sensors.base import Sensor
 
 #: Most collision suffixes tried before giving up (-1 .. -999).
 MAX_SUFFIX = 999
+#: Age beyond which a run without --timeout takes a temporary `.part` file of its own naming as a killed run's.
+STALE_PART_AGE = 3600.0
 
 
 def expand_template(template: str, when: datetime, utc: bool = False) -> Path:
@@ -59,25 +62,70 @@ def read_with_retries(sensor: Sensor, retries: int, backoff: float = 1.0,
 
 def point_latest(link: Path, target: Path) -> Path:
     """Make `link` show `target`, replaced atomically: a relative symlink, or a copy where links fail."""
-    link.parent.mkdir(parents=True, exist_ok=True)
     if link.is_dir() and not link.is_symlink():
         raise InputError(f"{link}: is a folder, expected the name of a link")
     relative = os.path.relpath(target.resolve(), link.parent.resolve())
-    tmp = link.parent / f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}"
+    tmp = f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}"
     try:
-        os.symlink(relative, tmp)
-    except OSError:  # a file system without symlinks (FAT): an atomically replaced copy
-        fd, copy_name = tempfile.mkstemp(prefix=f".{link.name}.", dir=link.parent)
-        os.close(fd)
-        shutil.copyfile(target, copy_name)
-        os.replace(copy_name, link)
-        return link
-    os.replace(tmp, link)
+        with open_folder(link.parent) as folder:
+            try:
+                os.symlink(relative, tmp, dir_fd=folder)
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                    raise
+                write_bytes(link, target.read_bytes(), force=True)  # no symlinks here (FAT): a copy
+                return link
+            try:
+                os.replace(tmp, link.name, src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                os.unlink(tmp, dir_fd=folder)
+                raise
+    except OSError as exc:
+        raise OutputError(describe_os_error(exc, link), exc.errno) from None
     return link
 
 
-def apply_retention(template: str, saved: Path, keep: int | None, max_age: float | None, now: float) -> list[Path]:
-    """Prune the folder of `saved`: only names made from the template's file-name part, newest `keep` kept."""
+def apply_retention(template: str, saved: Path, keep: int | None, max_age: float | None, now: float, *,
+                    utc: bool = False) -> list[Path]:
+    """Prune the folder of `saved`: only names made from the template's file-name part, newest `keep` kept.
+
+    `saved` (this run's file, or the one it is about to write) and its sidecar are never deleted.
+    """
     if keep is None and max_age is None:
         return []
-    return prune(saved.parent, template_pattern(Path(template).name), keep, max_age, now)
+    return prune(saved.parent, Path(template).name, keep, max_age, now, utc=utc,
+                 protected={saved, saved.with_suffix(".json")})
+
+
+def remove_stale_parts_of(template: str, folder: Path, before: float) -> list[Path]:
+    """Delete temporary files that killed runs of this template left in `folder` (changed before `before`)."""
+    name = Path(template).name
+    patterns = (template_pattern(name), template_pattern(Path(name).stem + ".json"))  # data files, sidecars
+    return remove_stale_parts(folder, lambda part: any(p.fullmatch(part) for p in patterns), before)
+
+
+def save_snapshot(frame: Frame, template: str, fmt: str | None, *, utc: bool = False, force: bool = False,
+                  keep: int | None = None, max_age: float | None = None, **options: Any) -> tuple[Path, list[Path]]:
+    """(path, deleted): save `frame` under `template`, then apply retention, never to the new file.
+
+    On a full disk, retention runs first (keeping `keep` - 1, room for the new one) and the save is tried
+    once more, so a full disk does not stay full.
+    """
+    target = expand_template(template, frame.timestamp, utc)
+
+    def save() -> Path:
+        if force:
+            return save_frame(frame, target, fmt, force=True, **options)
+        return save_unique(frame, target, fmt, **options)
+
+    made_room: list[Path] = []
+    try:
+        path = save()
+    except OutputError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        made_room = apply_retention(template, target, keep - 1 if keep else None, max_age, time.time(), utc=utc)
+        if not made_room:
+            raise
+        path = save()
+    return path, made_room + apply_retention(template, path, keep, max_age, time.time(), utc=utc)

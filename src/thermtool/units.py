@@ -17,6 +17,8 @@ UNIT_SYMBOLS = {"C": "°C", "F": "°F", "K": "K", "counts": "counts", "agc": "AG
 
 def normalise_units(units: str) -> str:
     """Return the canonical spelling of `units` ('c', 'celsius', 'degC' -> 'C'); raise InputError otherwise."""
+    if not isinstance(units, str):
+        raise InputError(f"units must be a name such as 'C', got {type(units).__name__}")
     key = units.strip()
     aliases = {
         "c": "C", "celsius": "C", "degc": "C", "°c": "C",

@@ -12,10 +12,11 @@ import click
 
 from ..deadline import deadline
 from ..errors import ThermtoolError
-from ..formats import format_for, save_frame
+from ..folders import checked_strftime_folder
+from ..formats import format_for
 from ..locking import exclusive_lock
 from ..retention import parse_age
-from ..snapshot import apply_retention, expand_template, point_latest, read_with_retries, save_unique
+from ..snapshot import STALE_PART_AGE, point_latest, read_with_retries, remove_stale_parts_of, save_snapshot
 from .options import FiniteFloat, SensorRequest, sensor_option
 from .output import reporter
 from .render_options import RenderRequest, build_renderer, render_options
@@ -29,6 +30,7 @@ def _log_line(log_format: str, record: dict[str, Any]) -> str:
         return json.dumps(record, sort_keys=True)
     if record["status"] == "ok":
         extra = f", deleted {record['deleted']} old" if record.get("deleted") else ""
+        extra += f", removed {record['stale_parts']} stale .part" if record.get("stale_parts") else ""
         return (f"thermtool snapshot: saved {record['path']} ({record['sensor']}, {record['shape']}, "
                 f"min {record['min']:.2f} max {record['max']:.2f} {record['units']}, {record['seconds']:.2f} s"
                 f"{extra})")
@@ -57,7 +59,8 @@ def _log_line(log_format: str, record: dict[str, Any]) -> str:
 @click.option("--lock-wait", type=FiniteFloat(min=0, max=MAX_WAIT), default=0, metavar="S",
               help="Wait up to S seconds for the lock instead of exiting at once.")
 @click.option("--keep", type=click.IntRange(min=1), metavar="N",
-              help="Keep only the newest N snapshots of this name pattern in the folder.")
+              help="Keep only the newest N snapshots of this name pattern in the folder (newest by the time in "
+                   "the name; the new snapshot is never deleted; on a full disk this runs first to make room).")
 @click.option("--max-age", metavar="AGE", help="Delete snapshots of this name pattern older than AGE (30d, 12h).")
 @click.option("--latest", type=click.Path(path_type=Path), metavar="PATH",
               help="Also point PATH at the new snapshot (an atomically replaced symlink, or a copy).")
@@ -74,25 +77,28 @@ def snapshot(ctx: click.Context, sensor_request: SensorRequest, out: str, fmt: s
     overlapping runs, --timeout bounds the run, and each run writes exactly one line to stderr.
     Retention (--keep, --max-age) deletes only files whose names this --out pattern makes.
     """
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     record: dict[str, Any] = {"event": "snapshot", "time": datetime.now(timezone.utc).isoformat()}
     try:
         picture = format_for(out, fmt) in ("png", "jpg")  # refuse an unknown extension before the sensor
         renderer = build_renderer(render_request) if picture else None  # bad --cmap etc. fail here too
         age = parse_age(max_age) if max_age else None
         sensor = sensor_request.open()  # validates the sensor name and options before anything is written
-        lock = lock_path or (expand_template(out, datetime.now(timezone.utc), utc).parent / LOCK_NAME)
-        with deadline(timeout, "snapshot"), exclusive_lock(lock, lock_wait):
+        # Folders are checked (no planted symlink, no stranger's folder) and held open while used.
+        with deadline(timeout, "snapshot"), \
+                checked_strftime_folder(out, datetime.now(timezone.utc), utc) as lock_folder, \
+                exclusive_lock(lock_path or lock_folder / LOCK_NAME, lock_wait):
             frame, attempts = read_with_retries(sensor, retries)
-            target = expand_template(out, frame.timestamp, utc)
-            path = (save_frame(frame, target, fmt, force=True, renderer=renderer) if force
-                    else save_unique(frame, target, fmt, renderer=renderer))
-            deleted = apply_retention(out, path, keep, age, time.time())
+            with checked_strftime_folder(out, frame.timestamp, utc) as folder:
+                stale = remove_stale_parts_of(out, folder, started_at - (timeout or STALE_PART_AGE))
+                path, deleted = save_snapshot(frame, out, fmt, utc=utc, force=force, keep=keep, max_age=age,
+                                              renderer=renderer)
             if latest:
                 point_latest(latest, path)
         record.update(status="ok", path=str(path), sensor=frame.sensor, shape="x".join(map(str, frame.shape)),
                       units=frame.units, min=float(frame.data.min()), max=float(frame.data.max()),
-                      attempts=attempts, deleted=len(deleted), seconds=time.monotonic() - started)
+                      attempts=attempts, deleted=len(deleted), stale_parts=len(stale),
+                      seconds=time.monotonic() - started)
     except ThermtoolError as exc:
         if log_format == "text":
             raise

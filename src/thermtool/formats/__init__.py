@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import InputError
 from ..frame import Frame
 from ..registry import Registry
+from .limits import require_regular_file
 
 FORMATS = Registry("format")
 FORMATS.register("npy", "thermtool.formats.npy:")
@@ -53,17 +54,10 @@ def save_frame(frame: Frame, path: str | Path, fmt: str | None = None, *, force:
     return module.write(frame, path, force=force, **options)
 
 
-def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a frame file")
-
-
 def iter_file(path: str | Path, fmt: str | None = None) -> Iterator[Frame]:
     """Every frame in one file (a single frame, a stack or a recording)."""
     path = Path(path)
-    _check_readable(path)
+    require_regular_file(path)
     name = format_for(path, fmt)
     if path.suffix.lower() == ".png" and fmt is None:
         name = "png16"  # reading a .png means reading temperatures; rendered pictures are refused there

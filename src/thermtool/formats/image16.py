@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import InputError
 from ..frame import Frame
 from ..units import convert
+from .limits import check_image_file
 from .sidecar import frame_from_record, read_sidecar, write_with_sidecar
 
 # OpenCV's own error log would print several lines per unreadable file; thermtool reports one line itself.
@@ -57,6 +58,7 @@ class Image16Format:
 
     def read(self, path: Path) -> Iterator[Frame]:
         """One frame from a 16-bit single-channel image."""
+        check_image_file(path, self.name)  # dimensions from the header before OpenCV allocates anything
         try:
             raw = np.fromfile(path, dtype=np.uint8)
         except PermissionError:

@@ -82,7 +82,11 @@ def frames_from_array(array: np.ndarray, source: str, record: dict[str, Any] | N
     meta = record.get("meta", {}) if record else {"source": source}
     images = array[None] if array.ndim == 2 else array
     for image in images:
-        yield Frame(np.asarray(image), units, timestamp, sensor, meta)
+        try:
+            frame = Frame(np.asarray(image), units, timestamp, sensor, meta)
+        except InputError as exc:
+            raise InputError(f"{source}: {exc}") from None
+        yield frame
 
 
 def read(path: Path) -> Iterator[Frame]:

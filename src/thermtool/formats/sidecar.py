@@ -11,8 +11,18 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from .limits import MAX_META_BYTES
 
 SIDECAR_VERSION = 1
+
+#: Types of the sidecar fields readers use: a wrong type is a one-line error naming the field.
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "units": ((str,), "a unit name such as \"C\""),
+    "timestamp": ((str, int, float, type(None)), "an ISO 8601 time or epoch seconds"),
+    "sensor": ((str,), "a string"),
+    "meta": ((dict,), "a JSON object"),
+    "encoding": ((str,), "a string"),
+}
 
 
 def sidecar_path(path: Path) -> Path:
@@ -61,23 +71,28 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
     if not side.is_file():
         return None
     try:
+        if side.stat().st_size > MAX_META_BYTES:
+            raise InputError(f"{side}: over {MAX_META_BYTES >> 20} MiB, too large to be a metadata sidecar")
         record = json.loads(side.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"{side}: broken metadata sidecar ({exc})") from None
     except OSError as exc:
         raise InputError(f"{side}: cannot read ({exc.strerror})") from None
     if not isinstance(record, dict) or "units" not in record:
         raise InputError(f"{side}: not a thermtool sidecar (no 'units')")
+    for key, (kinds, what) in _FIELD_TYPES.items():
+        value = record.get(key)
+        if key in record and (not isinstance(value, kinds) or isinstance(value, bool)):
+            raise InputError(f"{side}: field {key!r} must be {what}, got {type(value).__name__} {value!r:.40}")
     return record
 
 
 def write_with_sidecar(frame: Any, path: Path, payload: bytes, *, force: bool, **extra: Any) -> Path:
-    """Write the sidecar, then the data file, each atomically: a data file never lacks its metadata."""
-    from ..fileio import check_writable, write_bytes
+    """Write the data file and its sidecar: the data file is published first, the sidecar never alone."""
+    from ..fileio import write_with_companion
 
-    check_writable(path, force=force)
-    write_bytes(sidecar_path(path), dumps(frame_record(frame, **extra)).encode(), force=True)
-    return write_bytes(path, payload, force=force)
+    record = dumps(frame_record(frame, **extra)).encode()
+    return write_with_companion(path, payload, sidecar_path(path), record, force=force)
 
 
 def frame_from_record(data: Any, record: dict[str, Any] | None, path: Path, default_units: str = "C") -> Any:
@@ -87,7 +102,10 @@ def frame_from_record(data: Any, record: dict[str, Any] | None, path: Path, defa
     from ..frame import Frame
 
     if record:
-        return Frame(data, record.get("units", default_units), record.get("timestamp"),
-                     record.get("sensor", ""), record.get("meta", {}))
+        try:
+            return Frame(data, record.get("units", default_units), record.get("timestamp"),
+                         record.get("sensor", ""), record.get("meta", {}))
+        except InputError as exc:
+            raise InputError(f"{sidecar_path(path)}: {exc}") from None
     return Frame(data, default_units, datetime.fromtimestamp(path.stat().st_mtime, timezone.utc), "",
                  {"source": str(path)})
