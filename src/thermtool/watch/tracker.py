@@ -4,14 +4,25 @@ An object must be seen in `start_frames` consecutive frames before its start eve
 nothing) and missed in `end_frames` consecutive frames before its end event (one frame where it dips under
 the threshold ends nothing). Objects are linked between frames by the gap between their boxes, so a fast
 walker seen at a low frame rate keeps its number.
+
+Occupancy: a confirmed object that is not found in a frame (a seated person dimmed under the threshold)
+is held, not missed, while `still_warm(track)` says the pixels it last covered are still warmer than their
+background; it ends only when they have cooled back. Each track also notes when it last moved (its centre
+shifted by `MOTION_PX` or more), so the detector can let a motionless warm thing become background.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .blobs import Blob
 from .events import Box, Event
+
+#: Shift of an object's centre (pixels) that counts as moving. A living body's breathing, typing and
+#: shifting move the centre of its warmth by tenths of a pixel even on a 16x12 sensor; a radiator does not.
+MOTION_PX = 0.25
 
 
 @dataclass(eq=False)
@@ -26,6 +37,16 @@ class Track:
     number: int = 0
     last_report: float = 0.0
     peak: float = float("-inf")
+    anchor: tuple[float, float] = (math.nan, math.nan)
+    moved_t: float = 0.0
+
+    def follow(self, blob: Blob, t: float) -> bool:
+        """Take `blob` as the track's latest sighting at `t`; True if the object moved since it last moved."""
+        self.blob = blob
+        moved = not math.hypot(blob.centre[0] - self.anchor[0], blob.centre[1] - self.anchor[1]) < MOTION_PX
+        if moved:
+            self.anchor, self.moved_t = blob.centre, t
+        return moved
 
     @property
     def confirmed(self) -> bool:
@@ -52,13 +73,20 @@ class Tracker:
         """(number, last box) of each object present."""
         return [(track.number, track.blob.box) for track in self.tracks if track.confirmed]
 
-    def step(self, blobs: list[Blob], t: float, frame: int, shape: tuple[int, int]) -> list[Event]:
-        """Feed the blobs of frame number `frame` at time `t`; return its events (ends, starts, then updates)."""
+    def step(self, blobs: list[Blob], t: float, frame: int, shape: tuple[int, int],
+             still_warm: Callable[[Track], bool] = lambda track: False) -> list[Event]:
+        """Feed the blobs of frame number `frame` at time `t`; return its events (ends, starts, then updates).
+
+        `still_warm(track)` decides whether a confirmed object not seen in this frame is held (still there).
+        """
         pairs = self._match(blobs)
         linked = {id(track) for track, _ in pairs}
         ends: list[Event] = []
         for track in list(self.tracks):
             if id(track) in linked:
+                continue
+            if track.confirmed and still_warm(track):
+                track.last_t, track.misses = t, 0
                 continue
             track.misses += 1
             if not track.confirmed:
@@ -69,7 +97,8 @@ class Tracker:
         starts: list[Event] = []
         updates: list[Track] = []
         for track, blob in pairs:
-            track.blob, track.last_t = blob, t
+            track.follow(blob, t)
+            track.last_t = t
             track.hits, track.misses = track.hits + 1, 0
             track.peak = max(track.peak, blob.peak)
             if not track.confirmed and track.hits >= self.start_frames:
@@ -80,6 +109,7 @@ class Tracker:
         for blob in blobs:
             if id(blob) not in used:
                 track = Track(blob, t, t, peak=blob.peak)
+                track.follow(blob, t)
                 self.tracks.append(track)
                 if self.start_frames <= 1:
                     starts.append(self._confirm(track, t, frame, shape))
