@@ -9,9 +9,9 @@ where nothing is present.
 
 Occupancy: the pixels of every object present are kept out of the background's learning, and an object
 whose pixels stay warmer than their background is held present even in frames where it dims under the
-threshold (a seated person). Only a warm spot that stays put, without its centre moving, for
-`absorb_after` seconds becomes background: a heater switched on raises one alarm that ends, not one that
-lasts all winter, while a person at a desk keeps shifting and stays present.
+threshold (a seated person). Only an object whose centre has not moved for `absorb_after` seconds
+becomes background (and its pixels follow the scene for a while after): a heater switched on raises one
+alarm that ends, not one that lasts all winter, while a person at a desk keeps shifting and stays present.
 
 All thresholds are in the frame's own units (C, F, K or raw counts); `resolve_min_delta` picks the default
 for temperature units. Time is whatever the caller passes (seconds); nothing here reads a clock.
@@ -42,6 +42,9 @@ WARMUP_FRAMES = 8
 #: An object is held while the mean warmth over the pixels it last covered is at least this fraction of
 #: their threshold (hysteresis: it is found at the full threshold, kept down to this).
 HOLD_FRACTION = 0.8
+#: After a motionless object becomes background, its pixels follow the scene for this many times
+#: `absorb_after` (a heater still warming up stays background instead of starting again).
+SETTLE_TIMES = 3.0
 #: Horizontal field of view (degrees) of the usual sensor of each frame shape (rows, columns): MLX90640
 #: and MLX90641 wide versions (110 deg), FLIR Lepton 2.x (51 deg) and 3.x (57 deg), Panasonic AMG88xx (60).
 KNOWN_FOV = {(24, 32): 110.0, (12, 16): 110.0, (60, 80): 51.0, (120, 160): 57.0, (8, 8): 60.0}
@@ -150,6 +153,7 @@ class Detector:
         self.foreground: np.ndarray | None = None
         self._tracker = Tracker(self.config.start_frames, self.config.end_frames, self.config.update_every)
         self._exclude = np.empty((0, 0), dtype=bool)
+        self._settle_until = np.empty((0, 0))
         self._first_t = 0.0
         self._last_t = 0.0
         self._learning = True
@@ -194,23 +198,29 @@ class Detector:
         blobs, foreground = find_blobs(valid & (residual > threshold), x, residual, self.config.area_for(shape))
 
         def still_warm(track: Track) -> bool:
-            pixels = track.blob.pixels
+            pixels = track.footprint
             return bool(residual.flat[pixels].mean() >= HOLD_FRACTION * threshold.flat[pixels].mean())
 
         events = self._tracker.step(blobs, t, frame, shape, still_warm)
         occupied = foreground.copy()
+        moving = np.zeros(shape, dtype=bool)
         settled = np.zeros(shape, dtype=bool)
         for track in self._tracker.tracks:
             if track.misses == 0:
-                occupied.flat[track.blob.pixels] = True
+                footprint = track.footprint
+                occupied.flat[footprint] = True
+                moving.flat[footprint] |= track.moved_t == t
                 if t - track.moved_t >= self.config.absorb_after:
-                    settled.flat[track.blob.pixels] = True
+                    settled.flat[footprint] = True
+                    track.settle(t)
         exclude = ndimage.binary_dilation(occupied, EIGHT_CONNECTED) if occupied.any() else occupied
         alpha = 1.0 - math.exp(-dt / self.config.background_time)
         background.update(x, valid & ~exclude, alpha, threshold)
-        if settled.any():
-            background.absorb(x, settled)
-        self._exclude = exclude & ~settled
+        self._settle_until[settled] = t + SETTLE_TIMES * self.config.absorb_after
+        follow = (t < self._settle_until) & ~moving & valid
+        if follow.any():
+            background.absorb(x, follow)
+        self._exclude = exclude & ~follow
         self.threshold, self.foreground = threshold, foreground
         return events
 
@@ -235,6 +245,7 @@ class Detector:
             self.shape = shape
             self.background = Background(shape)
             self._exclude = np.zeros(shape, dtype=bool)
+            self._settle_until = np.full(shape, -np.inf)
             self._tracker.link_distance = self.config.link_distance(shape)
             self._first_t = self._last_t = t
         elif shape != self.shape:

@@ -7,15 +7,20 @@ walker seen at a low frame rate keeps its number.
 
 Occupancy: a confirmed object that is not found in a frame (a seated person dimmed under the threshold)
 is held, not missed, while `still_warm(track)` says the pixels it last covered are still warmer than their
-background; it ends only when they have cooled back. Each track also notes when it last moved (its centre
-shifted by `MOTION_PX` or more), so the detector can let a motionless warm thing become background.
+background; it ends only when they have cooled back. A new warm patch inside an object's footprint is a
+part of that object (a dimmed body showing in pieces), not a new one. Each track also notes when it last
+moved (its centre shifted by `MOTION_PX` or more), so the detector can let a motionless warm thing become
+background.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from .blobs import Blob
 from .events import Box, Event
@@ -23,6 +28,8 @@ from .events import Box, Event
 #: Shift of an object's centre (pixels) that counts as moving. A living body's breathing, typing and
 #: shifting move the centre of its warmth by tenths of a pixel even on a 16x12 sensor; a radiator does not.
 MOTION_PX = 0.25
+#: Sightings whose pixels make up an object's footprint: a body that dims in part keeps its whole outline.
+FOOTPRINT_SIGHTINGS = 8
 
 
 @dataclass(eq=False)
@@ -39,14 +46,29 @@ class Track:
     peak: float = float("-inf")
     anchor: tuple[float, float] = (math.nan, math.nan)
     moved_t: float = 0.0
+    sightings: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=FOOTPRINT_SIGHTINGS))
+
+    @property
+    def footprint(self) -> np.ndarray:
+        """Flat indices of the pixels the object covered in its last few sightings."""
+        return np.unique(np.concatenate(self.sightings)) if self.sightings else self.blob.pixels
 
     def follow(self, blob: Blob, t: float) -> bool:
         """Take `blob` as the track's latest sighting at `t`; True if the object moved since it last moved."""
         self.blob = blob
+        self.sightings.append(blob.pixels)
+        if math.isnan(self.anchor[0]) and self.hits > 1:
+            self.anchor = blob.centre  # re-anchored after losing pixels to the background
+            return False
         moved = not math.hypot(blob.centre[0] - self.anchor[0], blob.centre[1] - self.anchor[1]) < MOTION_PX
         if moved:
             self.anchor, self.moved_t = blob.centre, t
         return moved
+
+    def settle(self, t: float) -> None:
+        """The object became background at `t`: restart its stillness clock; its next centre (moved by losing
+        pixels) is its resting place, not motion."""
+        self.anchor, self.moved_t = (math.nan, math.nan), t
 
     @property
     def confirmed(self) -> bool:
@@ -106,8 +128,9 @@ class Tracker:
             elif track.confirmed and t - track.last_report >= self.update_every:
                 updates.append(track)
         used = {id(blob) for _, blob in pairs}
+        footprints = [track.footprint for track in self.tracks if track.confirmed]
         for blob in blobs:
-            if id(blob) not in used:
+            if id(blob) not in used and not any(np.intersect1d(blob.pixels, f).size for f in footprints):
                 track = Track(blob, t, t, peak=blob.peak)
                 track.follow(blob, t)
                 self.tracks.append(track)
