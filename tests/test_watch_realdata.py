@@ -65,19 +65,28 @@ def _room(count: int, seed: int = 5) -> np.ndarray:
     return 21.0 + np.random.default_rng(seed).normal(0.0, 0.2, (count, 24, 32))
 
 
-def test_a_still_body_dimmed_under_the_threshold_is_held_until_its_pixels_cool() -> None:
+def test_a_seated_body_dimmed_under_the_threshold_is_held_until_its_pixels_cool() -> None:
     frames = _room(600)
-    frames[20:400, 10:15, 6:10] += 3.0  # sits down ...
-    dim = np.arange(60, 400)
-    frames[dim[dim % 4 > 0], 10:15, 6:10] -= 2.0  # ... and dims under the threshold 3 frames in 4
-    frames[20:400:50, 10:11, 6:8] += 1.5  # shifting a little now and then
-    detector = Detector(DetectorConfig(background_time=5.0))
+    for index in range(20, 400):
+        left = 6 + (index // 40) % 2  # sits down, shifting a column every 20 s
+        frames[index, 10:15, left:left + 4] += 3.0 if index < 60 or index % 4 == 0 else 1.0  # dim 3 frames in 4
+    detector = Detector(DetectorConfig(background_time=5.0, absorb_after=30.0))
     counts, kinds = [], []
     for index, data in enumerate(frames):
         kinds += [(e.kind, e.frame) for e in detector.step(data, index * 0.5) if e.kind != "update"]
         counts.append(detector.active)
-    assert kinds == [("start", 21), ("end", 401)]  # one object, ended when its pixels cooled back
+    # One object for 190 s, over 6 x --absorb-after and 38 background time constants; ended when it left.
+    assert kinds == [("start", 21), ("end", 401)]
     assert all(counts[21:401]) and not any(counts[401:])
+
+
+def test_a_motionless_warm_object_becomes_background_after_absorb_after() -> None:
+    frames = _room(300)
+    frames[20:, 10:15, 6:10] += 3.0
+    detector = Detector(DetectorConfig(absorb_after=30.0))
+    kinds = [(e.kind, e.frame) for index, data in enumerate(frames)
+             for e in detector.step(data, index * 0.5) if e.kind != "update"]
+    assert kinds == [("start", 21), ("end", 82)]  # still from frame 20 (10 s): absorbed at 40 s, gone 2 frames on
 
 
 def test_passes_and_scores_from_labels() -> None:

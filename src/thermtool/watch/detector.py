@@ -209,8 +209,8 @@ class Detector:
             if track.misses == 0:
                 footprint = track.footprint
                 occupied.flat[footprint] = True
-                moving.flat[footprint] |= track.moved_t == t
-                if t - track.moved_t >= self.config.absorb_after:
+                moving.flat[footprint] |= t - track.moved_t < self.config.absorb_after
+                if t - max(track.moved_t, track.settled_t) >= self.config.absorb_after:
                     settled.flat[footprint] = True
                     track.settle(t)
         exclude = ndimage.binary_dilation(occupied, EIGHT_CONNECTED) if occupied.any() else occupied

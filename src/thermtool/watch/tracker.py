@@ -46,6 +46,7 @@ class Track:
     peak: float = float("-inf")
     anchor: tuple[float, float] = (math.nan, math.nan)
     moved_t: float = 0.0
+    settled_t: float = -math.inf
     sightings: deque[np.ndarray] = field(default_factory=lambda: deque(maxlen=FOOTPRINT_SIGHTINGS))
 
     @property
@@ -66,9 +67,9 @@ class Track:
         return moved
 
     def settle(self, t: float) -> None:
-        """The object became background at `t`: restart its stillness clock; its next centre (moved by losing
-        pixels) is its resting place, not motion."""
-        self.anchor, self.moved_t = (math.nan, math.nan), t
+        """The object became background at `t`; its next centre (moved by losing pixels) is its resting
+        place, not motion."""
+        self.anchor, self.settled_t = (math.nan, math.nan), t
 
     @property
     def confirmed(self) -> bool:
