@@ -40,7 +40,8 @@ def entries(scene: ScriptedScene, shape: tuple[int, int], times: np.ndarray, min
     return [i for i in range(len(times)) if visible[i] and (i == 0 or not visible[i - 1])]
 
 
-@pytest.mark.parametrize("shape,rate", [((24, 32), 4.0), ((60, 80), 8.7), ((24, 32), 2.0)])
+@pytest.mark.parametrize("shape,rate", [((24, 32), 4.0), ((60, 80), 8.7), ((24, 32), 2.0), ((12, 16), 4.0),
+                                        ((120, 160), 8.7)])
 def test_every_person_pass_is_detected_within_two_frames(shape: tuple[int, int], rate: float) -> None:
     scene = PersonScene()
     run = run_scene(scene, shape, rate, 130.0)
@@ -67,10 +68,12 @@ def test_reported_boxes_overlap_the_truth(shape: tuple[int, int], rate: float) -
         assert event.area >= truth.pixels
 
 
-@pytest.mark.parametrize("scene,noise,rate", [(DriftScene(), 0.15, 1.0), (DriftScene(), 0.5, 0.5),
-                                              (EmptyScene(), 0.3, 0.5)])
-def test_an_hour_of_noise_and_slow_drift_raises_no_event(scene: ScriptedScene, noise: float, rate: float) -> None:
-    run = run_scene(scene, (24, 32), rate, 3600.0, noise=noise, seed=7)
+@pytest.mark.parametrize("scene,noise,rate,shape", [
+    (DriftScene(), 0.15, 1.0, (24, 32)), (DriftScene(), 0.5, 0.5, (24, 32)), (EmptyScene(), 0.3, 0.5, (24, 32)),
+    (DriftScene(), 0.3, 1.0, (12, 16))])
+def test_an_hour_of_noise_and_slow_drift_raises_no_event(scene: ScriptedScene, noise: float, rate: float,
+                                                         shape: tuple[int, int]) -> None:
+    run = run_scene(scene, shape, rate, 3600.0, noise=noise, seed=7)
     assert run.events == []
 
 
