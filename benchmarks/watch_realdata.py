@@ -20,7 +20,7 @@ import json
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +117,13 @@ def main() -> int:
     print("\nDen, MLX90641 16x12, 15.6 frames/s (real times), default settings")
     print(f"false starts while empty {s.false_starts}, entry delay {s.delays[0] if s.delays else '-'} frame(s) "
           f"= {delay:.2f} s, recall while present {s.recall:.3f}, precision {s.precision:.3f}")
+    old = DetectorConfig(min_delta=1.5, k_sigma=4.0, min_area=8, warmup=5.0, absorb_after=120.0, end_frames=3)
+    before, (old_den, old_delay) = total(watch_doorway(old)), watch_den(replace(old, min_area=3))
+    print("\nFor comparison, the settings before issue 16 (1.5 K, 4 sigma, 8 px (3 on 16x12), 5 s warm-up, "
+          "120 s absorb, 3 end frames) on this detector:")
+    print(line("doorway total", before))
+    print(f"den: false starts while empty {old_den.score.false_starts}, entry delay {old_delay:.2f} s, "
+          f"recall while present {old_den.score.recall:.3f}")
     frames = sum(r.frames for r in runs) + den.frames
     seconds = sum(r.seconds for r in runs) + den.seconds
     print(f"\n{frames} frames watched in {seconds:.2f} s ({frames / seconds:.0f} frames/s on this machine)")

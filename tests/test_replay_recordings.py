@@ -129,3 +129,20 @@ def test_watch_replays_a_real_clip_from_a_flat_csv(reference: Path, tmp_path: Pa
     entries = [i for i in range(1, len(labels)) if labels[i] and not labels[i - 1]]
     assert len(starts) == len(entries) == 2
     assert all(abs(s - e) <= 1 for s, e in zip(starts, entries, strict=True))  # the labels lag a frame at times
+
+
+def test_mlx90640_gives_nan_only_far_below_its_range(reference: Path) -> None:
+    """The documented NaN case: a pixel whose formula has no real answer, on a real frame (kedziorno)."""
+    from thermtool.sensors.mlx90640 import calibration
+
+    folder = reference / "realdata/kedziorno_mlx90640_raw"
+    if not (folder / "frame_00A8.npy").exists():
+        pytest.skip("kedziorno_mlx90640_raw is not in the reference data")
+    cal = calibration.extract_parameters(np.load(folder / "eeprom_00A8.npy"))
+    frame = np.load(folder / "frame_00A8.npy")
+    melexis = np.load(folder / "mcu_to_00A8.npy")
+    usual = calibration.calculate_to(frame, cal, emissivity=0.95, out=np.full((24, 32), 99.0))
+    assert np.argwhere(np.isnan(usual)).tolist() == [[23, 0]] and np.isnan(melexis[23, 0])
+    assert np.nanmin(usual) < -90.0  # its neighbours read far below the -40 C the sensor is specified for
+    low = calibration.calculate_to(frame, cal, emissivity=0.5, out=np.full((24, 32), 99.0))
+    assert np.isnan(low).sum() == 26 and np.all(np.nan_to_num(usual[np.isnan(low)], nan=-273.0) < -27.0)
