@@ -54,17 +54,20 @@ class Track:
         """Flat indices of the pixels the object covered in its last few sightings."""
         return np.unique(np.concatenate(self.sightings)) if self.sightings else self.blob.pixels
 
-    def follow(self, blob: Blob, t: float) -> bool:
-        """Take `blob` as the track's latest sighting at `t`; True if the object moved since it last moved."""
+    @classmethod
+    def begin(cls, blob: Blob, t: float) -> Track:
+        """A new candidate first seen as `blob` at `t` (it has just moved in)."""
+        sightings = deque([blob.pixels], FOOTPRINT_SIGHTINGS)
+        return cls(blob, t, t, peak=blob.peak, anchor=blob.centre, moved_t=t, sightings=sightings)
+
+    def follow(self, blob: Blob, t: float) -> None:
+        """Take `blob` as the track's latest sighting at `t`; note the time if its centre moved."""
         self.blob = blob
         self.sightings.append(blob.pixels)
-        if math.isnan(self.anchor[0]) and self.hits > 1:
+        if math.isnan(self.anchor[0]):
             self.anchor = blob.centre  # re-anchored after losing pixels to the background
-            return False
-        moved = not math.hypot(blob.centre[0] - self.anchor[0], blob.centre[1] - self.anchor[1]) < MOTION_PX
-        if moved:
+        elif math.hypot(blob.centre[0] - self.anchor[0], blob.centre[1] - self.anchor[1]) >= MOTION_PX:
             self.anchor, self.moved_t = blob.centre, t
-        return moved
 
     def settle(self, t: float) -> None:
         """The object became background at `t`; its next centre (moved by losing pixels) is its resting
@@ -132,8 +135,7 @@ class Tracker:
         footprints = [track.footprint for track in self.tracks if track.confirmed]
         for blob in blobs:
             if id(blob) not in used and not any(np.intersect1d(blob.pixels, f).size for f in footprints):
-                track = Track(blob, t, t, peak=blob.peak)
-                track.follow(blob, t)
+                track = Track.begin(blob, t)
                 self.tracks.append(track)
                 if self.start_frames <= 1:
                     starts.append(self._confirm(track, t, frame, shape))
