@@ -127,7 +127,8 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
     if watcher.skipped:
         report.warn(f"{watcher.skipped} implausible frame(s) skipped (mostly missing or outside the sensor's range)")
     if watcher.times.guessed:
+        hint = "give the recording's --fps" if sensor.kind == "replay" else "set --rate"
         report.warn(f"{watcher.times.guessed} frame(s) had no newer timestamp; spaced {period:g} s apart "
-                    "(set --rate)")
+                    f"({hint})")
     report.info(f"watched {stats.frames} frame(s): {stats.starts} object(s), {stats.events} event(s)")
     return stop.exit_code
