@@ -11,7 +11,7 @@ Printed per clip and in total: passes found, median and worst delay (frames), fr
 false starts; for the den: false starts while empty, entry delay, recall while present. The data is
 read from ../shared/reference/realdata (test use only, never copied into the project).
 
-Run: python benchmarks/watch_realdata.py   (about 10 s)
+Run: python benchmarks/watch_realdata.py   (a few seconds)
 """
 
 from __future__ import annotations
