@@ -40,7 +40,8 @@ def entries(scene: ScriptedScene, shape: tuple[int, int], times: np.ndarray, min
     return [i for i in range(len(times)) if visible[i] and (i == 0 or not visible[i - 1])]
 
 
-@pytest.mark.parametrize("shape,rate", [((24, 32), 4.0), ((60, 80), 8.7), ((24, 32), 2.0)])
+@pytest.mark.parametrize("shape,rate", [((24, 32), 4.0), ((60, 80), 8.7), ((24, 32), 2.0), ((12, 16), 4.0),
+                                        ((120, 160), 8.7)])
 def test_every_person_pass_is_detected_within_two_frames(shape: tuple[int, int], rate: float) -> None:
     scene = PersonScene()
     run = run_scene(scene, shape, rate, 130.0)
@@ -67,10 +68,12 @@ def test_reported_boxes_overlap_the_truth(shape: tuple[int, int], rate: float) -
         assert event.area >= truth.pixels
 
 
-@pytest.mark.parametrize("scene,noise,rate", [(DriftScene(), 0.15, 1.0), (DriftScene(), 0.5, 0.5),
-                                              (EmptyScene(), 0.3, 0.5)])
-def test_an_hour_of_noise_and_slow_drift_raises_no_event(scene: ScriptedScene, noise: float, rate: float) -> None:
-    run = run_scene(scene, (24, 32), rate, 3600.0, noise=noise, seed=7)
+@pytest.mark.parametrize("scene,noise,rate,shape", [
+    (DriftScene(), 0.15, 1.0, (24, 32)), (DriftScene(), 0.5, 0.5, (24, 32)), (EmptyScene(), 0.3, 0.5, (24, 32)),
+    (DriftScene(), 0.3, 1.0, (12, 16))])
+def test_an_hour_of_noise_and_slow_drift_raises_no_event(scene: ScriptedScene, noise: float, rate: float,
+                                                         shape: tuple[int, int]) -> None:
+    run = run_scene(scene, shape, rate, 3600.0, noise=noise, seed=7)
     assert run.events == []
 
 
@@ -149,8 +152,8 @@ def test_the_background_does_not_learn_a_standing_person_until_absorb_after() ->
 def test_raw_counts_need_a_min_delta_and_fahrenheit_gets_a_converted_one() -> None:
     with pytest.raises(InputError, match="--min-delta"):
         Detector(DetectorConfig(), units="counts")
-    assert Detector(DetectorConfig(), units="F").min_delta == pytest.approx(2.7)
-    assert Detector(DetectorConfig(), units="K").min_delta == pytest.approx(1.5)
+    assert Detector(DetectorConfig(), units="F").min_delta == pytest.approx(1.8)
+    assert Detector(DetectorConfig(), units="K").min_delta == pytest.approx(1.0)
     assert Detector(DetectorConfig(min_delta=80.0), units="counts").min_delta == 80.0
 
 
@@ -187,17 +190,20 @@ def test_frames_must_keep_their_shape() -> None:
 
 @pytest.mark.parametrize("settings", [{"k_sigma": 0}, {"warmup": -1}, {"min_area": 0}, {"start_frames": 0},
                                       {"min_delta": -1.0}, {"absorb_after": float("nan")},
-                                      {"min_area_fraction": 1.5}])
+                                      {"fov": 200.0}, {"min_angle": 0.0}, {"warmup": None, "fov": -5.0}])
 def test_bad_settings_are_input_errors(settings: dict[str, float]) -> None:
     with pytest.raises(InputError):
         DetectorConfig(**settings)  # type: ignore[arg-type]
 
 
-def test_min_area_scales_with_the_resolution() -> None:
+def test_min_area_is_an_angle_scaled_by_resolution_and_field_of_view() -> None:
     config = DetectorConfig()
-    assert [config.area_for(shape) for shape in ((24, 32), (60, 80), (120, 160))] == [8, 48, 192]
+    # 40 square degrees: MLX90640 and MLX90641 (110 deg), Lepton 2.x (51 deg), Lepton 3.x (57 deg).
+    shapes = ((24, 32), (12, 16), (60, 80), (120, 160))
+    assert [config.area_for(shape) for shape in shapes] == [3, 3, 98, 315]
+    assert DetectorConfig(fov=55.0).area_for((24, 32)) == 14  # the narrow MLX90640: 4x the pixels per degree
     assert DetectorConfig(min_area=5).area_for((120, 160)) == 5
-    assert DetectorConfig(min_area_fraction=0.0001).area_for((24, 32)) == 3
+    assert DetectorConfig(min_angle=1.0).area_for((24, 32)) == 3
 
 
 def test_a_real_lepton_hand_entering_triggers(reference: Path) -> None:

@@ -149,7 +149,9 @@ def test_discovery_messages_describe_occupancy_and_temperatures() -> None:
     maximum = messages[f"homeassistant/sensor/{node}/max/config"]
     assert maximum["device_class"] == "temperature" and maximum["unit_of_measurement"] == "°C"
     assert maximum["value_template"] == "{{ value_json.max }}" and maximum["state_topic"] == "home/garage/stats"
-    assert len(messages) == 4 and len({json.dumps(m["device"]) for m in messages.values()}) == 1
+    count = messages[f"homeassistant/sensor/{node}/count/config"]
+    assert count["state_topic"] == "home/garage/count" and count["state_class"] == "measurement"
+    assert len(messages) == 5 and len({json.dumps(m["device"]) for m in messages.values()}) == 1
     raw = discovery_messages("cam", "counts")["homeassistant/sensor/cam/mean/config"]
     assert "device_class" not in raw and raw["unit_of_measurement"] == "counts"
 
@@ -160,12 +162,13 @@ def test_events_occupancy_stats_and_retained_discovery(broker: Broker) -> None:
         assert wait_for(lambda: pub.connected)
         pub.announce("C")
         pub.stats({"min": 19.5, "max": 32.1, "mean": 21.0, "units": "C", "time": T0.isoformat()})
-        for kind, active in (("start", 1), ("update", 1), ("end", 0)):
+        for kind, active in (("start", 1), ("start", 2), ("end", 1), ("end", 0)):
             pub.event(event(kind, active=active))
-        assert wait_for(lambda: len(listener.on("thermtool/test/event")) == 3)
+        assert wait_for(lambda: len(listener.on("thermtool/test/event")) == 4)
         assert wait_for(lambda: listener.on("thermtool/test/occupancy")[-1:] == ["OFF"])
+        assert wait_for(lambda: listener.on("thermtool/test/count")[-4:] == ["1", "2", "1", "0"])
         events = [json.loads(p) for p in listener.on("thermtool/test/event")]
-        assert [e["event"] for e in events] == ["start", "update", "end"] and events[0]["box"]["width"] == 5
+        assert [e["event"] for e in events] == ["start", "start", "end", "end"] and events[0]["box"]["width"] == 5
         assert "ON" in listener.on("thermtool/test/occupancy")
         assert json.loads(listener.on("thermtool/test/stats")[-1])["max"] == 32.1
         assert listener.on("thermtool/test/availability")[-1] == "online"
@@ -177,7 +180,7 @@ def test_events_occupancy_stats_and_retained_discovery(broker: Broker) -> None:
             assert json.loads(late.on(topic)[0])["device_class"] == "occupancy"
             retained = {t for t, _, kept in late.messages if kept}
             assert {topic, "homeassistant/sensor/thermtool_test/max/config", "thermtool/test/availability",
-                    "thermtool/test/occupancy", "thermtool/test/stats"} <= retained
+                    "thermtool/test/occupancy", "thermtool/test/count", "thermtool/test/stats"} <= retained
             assert "thermtool/test/event" not in retained
         finally:
             late.close()

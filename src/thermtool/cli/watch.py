@@ -29,15 +29,20 @@ _DEFAULTS = DetectorConfig()
               help="Stop after S seconds (of frame time).")
 @click.option("--min-delta", type=FiniteFloat(min=0),
               help="Smallest warming above the background that counts, in the frame's units "
-                   "[default: 1.5 K, i.e. 1.5 in C or K, 2.7 in F; raw counts need a value].")
+                   "[default: 1 K, i.e. 1 in C or K, 1.8 in F; raw counts need a value].")
 @click.option("--k-sigma", type=FiniteFloat(min=0, min_open=True), default=_DEFAULTS.k_sigma, show_default=True,
-              help="Also require this many times each pixel's measured noise.")
+              help="Also require this many times each pixel's measured noise (the threshold follows the noise).")
 @click.option("--min-area", type=click.IntRange(min=1), metavar="PX",
-              help="Smallest object in pixels [default: 1% of the frame: 8 on 32x24, 192 on 160x120].")
-@click.option("--warmup", type=FiniteFloat(min=0), default=_DEFAULTS.warmup, show_default=True,
-              help="Seconds spent learning the background before the first event.")
+              help="Smallest object in pixels [default: 40 square degrees of the view: 3 px on 32x24 and 16x12 "
+                   "at 110 deg, 315 px on a 160x120 Lepton 3].")
+@click.option("--fov", type=FiniteFloat(min=0, max=180, min_open=True, max_open=True), metavar="DEG",
+              help="Horizontal field of view in degrees, for the default --min-area [default: the usual one "
+                   "for the frame size: 110 for 32x24 and 16x12, 51 for 80x60, 57 for 160x120].")
+@click.option("--warmup", type=FiniteFloat(min=0),
+              help="Seconds spent learning the background before the first event [default: the first 8 frames].")
 @click.option("--absorb-after", type=FiniteFloat(min=0, min_open=True), default=_DEFAULTS.absorb_after,
-              show_default=True, help="Seconds after which a warm spot that stays put becomes background.")
+              show_default=True, help="Seconds after which a warm object that has not moved at all becomes "
+                                      "background (a heater); people who shift stay present.")
 @click.option("--start-frames", type=click.IntRange(min=1), default=_DEFAULTS.start_frames, show_default=True,
               help="Frames an object must be seen in before its start event.")
 @click.option("--end-frames", type=click.IntRange(min=1), default=_DEFAULTS.end_frames, show_default=True,
@@ -59,17 +64,18 @@ _DEFAULTS = DetectorConfig()
               help="Seconds between min/max/mean messages over MQTT.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event, one per line.")
 def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, count: int | None,
-          duration: float | None, min_delta: float | None, k_sigma: float, min_area: int | None, warmup: float,
-          absorb_after: float, start_frames: int, end_frames: int, update_every: float, snapshots: Path | None,
-          command: str | None, exec_timeout: float, mqtt_url: str | None, mqtt_discovery: bool, stats_every: float,
-          as_json: bool) -> int:
-    """Watch for warm movers and report them: a thermal security camera.
+          duration: float | None, min_delta: float | None, k_sigma: float, min_area: int | None, fov: float | None,
+          warmup: float | None, absorb_after: float, start_frames: int, end_frames: int, update_every: float,
+          snapshots: Path | None, command: str | None, exec_timeout: float, mqtt_url: str | None,
+          mqtt_discovery: bool, stats_every: float, as_json: bool) -> int:
+    """Watch for warm bodies and report them: a thermal security camera and occupancy sensor.
 
     Each pixel is compared with a slowly learned background of temperatures (not colours), after taking
     out drift of the whole scene; pixels warmer than both --min-delta and --k-sigma times their noise are
     grouped into objects of at least --min-area pixels. An object starts after --start-frames frames and
-    ends after --end-frames frames without it. Events are printed as they happen (start, update, end);
-    Ctrl-C ends the objects present and exits 130.
+    ends once its pixels have cooled back to the background for --end-frames frames: a seated person stays
+    present. Events are printed as they happen (start, update, end) with the count present; implausible
+    frames are skipped. Ctrl-C ends the objects present and exits 130.
     """
     from ..watch.hooks import CommandHook, split_command
     from ..watch.mqtt import MqttPublisher, parse_mqtt_url
@@ -78,7 +84,7 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
     from ..watch.watcher import Watcher
 
     report = reporter()
-    config = DetectorConfig(min_delta=min_delta, k_sigma=k_sigma, min_area=min_area, warmup=warmup,
+    config = DetectorConfig(min_delta=min_delta, k_sigma=k_sigma, min_area=min_area, fov=fov, warmup=warmup,
                             absorb_after=absorb_after, start_frames=start_frames, end_frames=end_frames,
                             update_every=update_every)
     target = parse_mqtt_url(mqtt_url) if mqtt_url else None
@@ -106,7 +112,8 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
         outputs = Outputs(emit, SnapshotWriter(snapshots) if snapshots else None, hook, publisher, stats_every,
                           report.warn)
         watcher = Watcher(config, period=period)
-        report.info(f"watching {sensor.kind}; learning the background for {warmup:g} s")
+        learning = "the first frames" if warmup is None else f"{warmup:g} s"
+        report.info(f"watching {sensor.kind}; learning the background for {learning}")
 
         def ready() -> None:
             detector = watcher.detector
@@ -117,8 +124,11 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
         with graceful_stop() as stop:
             stats = run_watch(sensor, watcher, outputs, count=count, duration=duration,
                               should_stop=lambda: stop.requested, on_ready=ready)
+    if watcher.skipped:
+        report.warn(f"{watcher.skipped} implausible frame(s) skipped (mostly missing or outside the sensor's range)")
     if watcher.times.guessed:
+        hint = "give the recording's --fps" if sensor.kind == "replay" else "set --rate"
         report.warn(f"{watcher.times.guessed} frame(s) had no newer timestamp; spaced {period:g} s apart "
-                    "(set --rate)")
+                    f"({hint})")
     report.info(f"watched {stats.frames} frame(s): {stats.starts} object(s), {stats.events} event(s)")
     return stop.exit_code

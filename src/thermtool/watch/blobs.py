@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
@@ -15,13 +15,16 @@ EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 @dataclass(frozen=True)
 class Blob:
-    """One warm object in a frame: its box, area (pixels), peak and mean value, and peak above background."""
+    """One warm object in a frame: its box, area (pixels), peak and mean value, peak above background, the
+    (row, column) centre of its warmth and the flat indices of its pixels."""
 
     box: Box
     area: int
     peak: float
     mean: float
     delta: float
+    centre: tuple[float, float] = (0.0, 0.0)
+    pixels: np.ndarray = field(default_factory=lambda: np.empty(0, np.intp), repr=False, compare=False)
 
 
 def find_blobs(hot: np.ndarray, values: np.ndarray, residual: np.ndarray,
@@ -42,13 +45,19 @@ def find_blobs(hot: np.ndarray, values: np.ndarray, residual: np.ndarray,
     filled = np.where(hot, values, 0.0)
     sums = np.bincount(labels.ravel(), weights=filled.ravel(), minlength=count + 1)
     peaks = ndimage.maximum(filled, labels, keep)
-    deltas = ndimage.maximum(np.where(hot, residual, 0.0), labels, keep)
+    warmth = np.where(hot, np.maximum(residual, 0.0), 0.0)
+    deltas = ndimage.maximum(warmth, labels, keep)
+    centres = ndimage.center_of_mass(warmth, labels, keep)
     slices = ndimage.find_objects(labels)
+    order = np.argsort(labels, axis=None, kind="stable")
+    bounds = np.cumsum(areas)
     blobs = []
-    for label, peak, delta in zip(keep, np.atleast_1d(peaks), np.atleast_1d(deltas), strict=True):
+    for label, peak, delta, centre in zip(keep, np.atleast_1d(peaks), np.atleast_1d(deltas), centres, strict=True):
         rows, cols = slices[label - 1]
         box = Box(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
         area = int(areas[label])
-        blobs.append(Blob(box, area, float(peak), float(sums[label] / area), float(delta)))
+        pixels = order[bounds[label - 1]:bounds[label]]
+        blobs.append(Blob(box, area, float(peak), float(sums[label] / area), float(delta),
+                          (float(centre[0]), float(centre[1])), pixels))
     blobs.sort(key=lambda blob: -blob.area)
     return blobs, np.isin(labels, keep)

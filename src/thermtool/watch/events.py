@@ -58,7 +58,8 @@ class Event:
     is seconds since the first frame and `time` the frame's timestamp. `box`, `area` (pixels), `peak` and
     `mean` (in `units`, the frame's) describe the object as last seen, except that an end event's `peak` is
     the highest seen during the track. `delta` is how far the peak stands above the background, `duration`
-    the seconds since the start event, `active` the objects present after this event, `shape` the frame's
+    the seconds since the start event, `active` the objects present after this event (the people count of
+an occupancy sensor; `occupied` in the dict says whether it is above 0), `shape` the frame's
     (rows, columns). `snapshot` is the picture saved for a start event, if any.
     """
 
@@ -92,6 +93,7 @@ class Event:
             "box": {"x": box.x, "y": box.y, "width": box.width, "height": box.height},
             "area": self.area, "peak": _number(self.peak), "mean": _number(self.mean), "delta": _number(self.delta),
             "units": self.units, "duration": round(self.duration, 3), "active": self.active,
+            "occupied": self.active > 0,
             "shape": list(self.shape), "sensor": self.sensor, "snapshot": self.snapshot,
         }
 

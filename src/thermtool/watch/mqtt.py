@@ -6,12 +6,13 @@ Topics under PREFIX (from the URL, default thermtool/HOSTNAME):
     PREFIX/availability   online / offline (retained; the broker sends offline if the process dies)
     PREFIX/event          one JSON event per message (QoS 1)
     PREFIX/occupancy      ON / OFF (retained)
+    PREFIX/count          objects (people) present now, e.g. 2 (retained)
     PREFIX/stats          {"min", "max", "mean", "units", "time"} (retained)
-    homeassistant/binary_sensor/NODE/occupancy/config, homeassistant/sensor/NODE/{min,max,mean}/config
+    homeassistant/binary_sensor/NODE/occupancy/config, homeassistant/sensor/NODE/{count,min,max,mean}/config
 
 paho reconnects on its own with exponential backoff. Events published while the broker is away wait in
 a bounded queue (the oldest are dropped first when it is full) and go out, in order, on reconnection;
-availability, discovery, occupancy and the latest statistics are re-published then too.
+availability, discovery, occupancy, count and the latest statistics are re-published then too.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def node_id(prefix: str) -> str:
 
 def discovery_messages(prefix: str, units: str, *, discovery_prefix: str = "homeassistant", name: str | None = None,
                        model: str = "") -> dict[str, dict[str, Any]]:
-    """Home Assistant MQTT discovery: topic -> config of the occupancy binary sensor and min/max/mean sensors."""
+    """Home Assistant MQTT discovery: topic -> config of the occupancy binary sensor, the people count and the
+    min/max/mean sensors."""
     node = node_id(prefix)
     device = {"identifiers": [node], "name": name or f"thermtool {prefix.rsplit('/', 1)[-1]}",
               "manufacturer": "thermtool", "model": model or "thermal camera", "sw_version": __version__}
@@ -86,7 +88,10 @@ def discovery_messages(prefix: str, units: str, *, discovery_prefix: str = "home
     messages = {f"{discovery_prefix}/binary_sensor/{node}/occupancy/config": {
         "name": "Occupancy", "unique_id": f"{node}_occupancy", "device_class": "occupancy",
         "state_topic": f"{prefix}/occupancy", "payload_on": "ON", "payload_off": "OFF",
-        "json_attributes_topic": f"{prefix}/event", **common}}
+        "json_attributes_topic": f"{prefix}/event", **common},
+        f"{discovery_prefix}/sensor/{node}/count/config": {
+            "name": "People", "unique_id": f"{node}_count", "state_topic": f"{prefix}/count",
+            "state_class": "measurement", "icon": "mdi:account-multiple", **common}}
     temperature = units in TEMPERATURE_UNITS
     for key in STATS_KEYS:
         config: dict[str, Any] = {
@@ -121,7 +126,7 @@ class MqttPublisher:
         self.units: str | None = None
         self.dropped = 0
         self._queue: collections.deque[str] = collections.deque(maxlen=queue_size)
-        self._occupied = False
+        self._count = 0
         self._stats: str | None = None
         self._connected = False
         self._unreachable_said = False
@@ -185,8 +190,7 @@ class MqttPublisher:
                 if self.dropped == 1 or self.dropped % 100 == 0:
                     self.warn(f"MQTT: {self.dropped} queued event(s) dropped while the broker is unreachable")
             self._queue.append(event.to_json())
-            occupied = event.active > 0
-            changed, self._occupied = occupied != self._occupied, occupied
+            changed, self._count = event.active != self._count, event.active
             if self._connected:
                 self._flush()
                 if changed:
@@ -252,7 +256,8 @@ class MqttPublisher:
             self._queue.popleft()
 
     def _publish_occupancy(self) -> None:
-        self._client.publish(f"{self.prefix}/occupancy", "ON" if self._occupied else "OFF", qos=1, retain=True)
+        self._client.publish(f"{self.prefix}/occupancy", "ON" if self._count else "OFF", qos=1, retain=True)
+        self._client.publish(f"{self.prefix}/count", str(self._count), qos=1, retain=True)
 
     def _publish_discovery(self) -> None:
         if not self.discovery or self.units is None:

@@ -97,9 +97,12 @@ def run_watch(sensor: Sensor, watcher: Watcher, outputs: Outputs, *, count: int 
             break
         if last is None:
             outputs.first_frame(frame)
-        warming = watcher.warming_up
+        warming, skipped = watcher.warming_up, watcher.skipped
         events = watcher.feed(frame)
         stats.frames += 1
+        if skipped == 0 and watcher.skipped:
+            outputs.warn(f"frame {stats.frames - 1} is implausible (mostly missing or outside the sensor's "
+                         "range): skipped, and so will be any like it")
         last = frame
         if warming and not watcher.warming_up and on_ready is not None:
             on_ready()

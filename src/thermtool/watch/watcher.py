@@ -1,7 +1,9 @@
 """The library API of the watch mode: Frames in, Events out (`Watcher.feed`, or the `watch` generator).
 
 It adds what the pure detector leaves to the caller: the time of each frame (from its timestamp), its
-units (which choose the default threshold), and the frame's timestamp and sensor on each event.
+units (which choose the default threshold), the frame's timestamp and sensor on each event, and a check
+that drops implausible frames (mostly missing or outside any thermal sensor's range: a garbled read)
+before they reach the background model.
 """
 
 from __future__ import annotations
@@ -11,10 +13,32 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from ..errors import InputError
 from ..frame import Frame
+from ..units import TEMPERATURE_UNITS, convert
 from .detector import Detector, DetectorConfig
 from .events import Box, Event
+
+#: Temperatures no thermal camera thermtool reads reports (C): MLX90640/41 measure -40..300 C, a
+#: Lepton in low gain up to about 450 C. Pixels outside are treated as missing.
+PLAUSIBLE_C = (-60.0, 500.0)
+#: A frame with more than this fraction of its pixels missing or out of range is skipped.
+MAX_BAD_FRACTION = 0.25
+
+
+def usable(data: np.ndarray, units: str) -> np.ndarray | None:
+    """`data` with out-of-range pixels as NaN, or None when too much of the frame is missing or out of range."""
+    values = np.asarray(data, dtype=np.float64)
+    good = np.isfinite(values)
+    if units in TEMPERATURE_UNITS:
+        low, high = convert(np.array(PLAUSIBLE_C), "C", units)
+        with np.errstate(invalid="ignore"):
+            good &= (values >= low) & (values <= high)
+    if good.mean() < 1.0 - MAX_BAD_FRACTION:
+        return None
+    return values if good.all() else np.where(good, values, np.nan)
 
 
 class FrameTimes:
@@ -56,6 +80,7 @@ class Watcher:
         self.times = FrameTimes(period)
         self.detector: Detector | None = None
         self.units = ""
+        self.skipped = 0
         self._last: Frame | None = None
 
     @property
@@ -78,15 +103,19 @@ class Watcher:
         return [] if self.detector is None else self.detector.present()
 
     def feed(self, frame: Frame) -> list[Event]:
-        """Events caused by `frame` (all frames must share one shape and one unit)."""
+        """Events caused by `frame` (all frames must share one shape and one unit); none for a skipped frame."""
         if self.detector is None:
             self.detector = Detector(self.config, frame.units)
             self.units = frame.units
         elif frame.units != self.units:
             raise InputError(f"frame units changed from {self.units} to {frame.units} while watching")
+        data = usable(frame.data, frame.units)
+        if data is None:
+            self.skipped += 1
+            return []
         t = self.times(frame.timestamp)  # type: ignore[arg-type]
         self._last = frame
-        return [self._label(event, frame) for event in self.detector.step(frame.data, t)]
+        return [self._label(event, frame) for event in self.detector.step(data, t)]
 
     def finish(self) -> list[Event]:
         """End events for the objects still present (the stream stopped)."""
