@@ -23,7 +23,7 @@ DIM = (170, 170, 170)
 MARKER = (255, 255, 255)
 OUTLINE = (0, 0, 0)
 #: Font size bounds in pixels, and how many font sizes fit in the picture's height.
-MIN_FONT, MAX_FONT, FONTS_PER_HEIGHT = 8, 22, 34
+MIN_FONT, MAX_FONT, FONTS_PER_HEIGHT = 8, 22, 24
 #: Narrowest thermal image (pixels) worth annotating; smaller pictures are drawn without annotation.
 MIN_IMAGE = 24
 
@@ -176,7 +176,7 @@ def readout_candidates(readout: Readout, units: str) -> list[str]:
 def draw_markers(canvas: np.ndarray, layout: Layout, readout: Readout) -> None:
     """Hottest (triangle up), coldest (triangle down) and centre (cross) markers, white on black outline."""
     px = layout.font_px or MIN_FONT
-    size, thickness = max(7, px), 1 if px < 14 else 2
+    size, thickness = max(7, round(px * 0.75)), 1 if px < 14 else 2
     image = layout.image
     marks = [(cv2.MARKER_CROSS, (image.x + image.w // 2, image.y + image.h // 2))]
     if readout.coldest is not None and readout.hottest is not None:
