@@ -119,7 +119,9 @@ function showStatus(status) {
   if (r) {
     $("min").textContent = fmt(r.min, r.units);
     $("max").textContent = fmt(r.max, r.units);
-    $("spot").textContent = fmt(r.spot, r.units) + (s && s.spot ? " (pinned " + s.spot.join(",") + ")" : "");
+    const pinned = Boolean(s && s.spot);
+    $("spot-name").textContent = pinned ? "spot" : "centre";
+    $("spot").textContent = fmt(r.spot, r.units) + (pinned ? " (pinned " + s.spot.join(",") + ")" : "");
   }
   const v = status.view;
   if (v) document.documentElement.style.setProperty("--aspect", v.picture[1] + " / " + v.picture[0]);
@@ -279,8 +281,8 @@ def page_html(allow_quit: bool = False) -> str:
 <div id="help" hidden>{_help_table()}</div></div>
 <div id="panel">
 <div class="row">under the pointer: <b id="under">--</b></div>
-<div class="row">min <b id="min">--</b> &nbsp; max <b id="max">--</b> &nbsp; spot <b id="spot">--</b>
-&nbsp; <span id="fps"></span></div>
+<div class="row">min <b id="min">--</b> &nbsp; max <b id="max">--</b>
+&nbsp; <span id="spot-name">centre</span> <b id="spot">--</b> &nbsp; <span id="fps"></span></div>
 <div class="row" id="settings"></div>
 <div id="buttons">
 {_buttons(allow_quit)}
