@@ -44,6 +44,9 @@ class FiniteFloat(click.FloatRange):
 #: Sensor options: (flags, factory keyword, click keyword arguments).
 SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--seed",), "seed", {"type": int, "help": "Simulated cameras: random seed for reproducible frames."}),
+    (("--realtime/--no-realtime",), "realtime", {
+        "default": None, "help": "Simulated cameras: pace frames in real time (default), or run on a virtual clock "
+                                 "as fast as the computer allows (an hour-long scene in seconds)."}),
     (("--loop",), "loop", {"is_flag": True, "default": None, "help": "Replay: start over at the end."}),
     (("--address",), "address", {"type": IntOrHex(), "help": "MLX90640: I2C address (default 0x33)."}),
     (("--refresh-hz",), "refresh_hz", {
@@ -122,11 +125,16 @@ def sensor_option(func: Callable[..., Any]) -> Callable[..., Any]:
         request = SensorRequest(spec, {k: v for k, v in options.items() if v is not None})
         return func(*args, sensor_request=request, **kwargs)
 
-    for flags, key, settings in reversed(SENSOR_OPTIONS):
-        wrapper = click.option(*flags, key, **settings)(wrapper)
-    return click.option("--sensor", "-s", metavar="KIND[:TARGET]", default=None,
-                        help="mlx90640[:/dev/i2c-N], lepton2, lepton3, lepton[:/dev/spidevB.C], sim, sim-lepton, "
-                             "replay:PATH. Default: detect hardware.")(wrapper)
+    for flags, key, settings in reversed(SENSOR_OPTIONS):  # listed by `thermtool sensors KIND`, not here
+        wrapper = click.option(*flags, key, hidden=True, **settings)(wrapper)
+    return click.option("--sensor", "-s", metavar="KIND[:TARGET]", default=None, help=SENSOR_HELP)(wrapper)
+
+
+#: --sensor's help: the kinds, then the sensor options by name (each described by `thermtool sensors KIND`).
+SENSOR_HELP = ("mlx90640[:/dev/i2c-N], lepton2, lepton3, lepton[:/dev/spidevB.C], sim, sim-lepton[:2|3], "
+               "replay:PATH, remote:ws://HOST:PORT/ws. Default: detect hardware. Sensor options: "
+               + ", ".join(flags[0].split("/")[0] for flags, _, _ in SENSOR_OPTIONS)
+               + " ('thermtool sensors KIND' describes those KIND takes).")
 
 
 force_option = click.option("--force", "-f", is_flag=True, help="Overwrite existing output files.")

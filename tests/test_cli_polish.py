@@ -1,0 +1,64 @@
+"""Newcomer polish on the command line: virtual time, in-between sim rates, sensor options, typos."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from thermtool import load_frame, open_sensor
+from thermtool.cli import run
+
+
+def test_no_realtime_runs_a_scene_in_virtual_time(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["watch", "--sensor", "sim", "--scene", "person", "--no-realtime", "--duration", "120",
+                "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {e["event"] for e in events} >= {"start", "end"}
+    assert max(e["t"] for e in events) > 60  # two minutes of scene, in far less wall time
+
+
+@pytest.mark.parametrize("kind", ["sim", "sim-lepton"])
+def test_no_realtime_capture_keeps_the_rate_in_frame_time(tmp_path: Path, kind: str) -> None:
+    assert run(["capture", "--sensor", kind, "--no-realtime", "--rate", "4", "--count", "5",
+                "--out", str(tmp_path)]) == 0
+    stamps = sorted(load_frame(p).timestamp for p in tmp_path.glob("2*.npy"))
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(stamps)]  # type: ignore[operator]
+    assert len(stamps) == 5 and all(g == pytest.approx(0.25, abs=0.02) for g in gaps)
+
+
+@pytest.mark.parametrize("rate", [20.0, 3.0, 0.3])
+def test_sim_takes_a_rate_between_the_sensors_own(rate: float) -> None:
+    sensor = open_sensor("sim", rate=rate, realtime=False)
+    with sensor:
+        times = []
+        for _ in range(21):
+            sensor.read()
+            times.append(sensor.clock.monotonic())  # type: ignore[attr-defined]
+    assert 20 / (times[-1] - times[0]) == pytest.approx(rate, rel=0.02)
+    assert sensor.info["refresh_hz"] >= 2 * rate
+
+
+def test_sim_rate_above_the_fastest_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run(["capture", "--sensor", "sim", "--rate", "40", "--count", "1", "--out", str(tmp_path)]) == 2
+    assert "fastest, 32 full frames/s" in capsys.readouterr().err
+
+
+def test_sensor_options_are_described_per_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["sensors", "sim-lepton"]) == 0
+    out = capsys.readouterr().out
+    assert "--seed" in out and "--no-realtime" in out and "--telemetry" in out and "--refresh-hz" not in out
+    assert run(["capture", "--help"]) == 0
+    help_text = " ".join(re.sub(r"-\n\s+", "-", capsys.readouterr().out).split())  # undo the wrapping
+    assert "remote:" in help_text and "sim-lepton[:2|3]" in help_text and "thermtool sensors KIND" in help_text
+    assert "--refresh-hz FLOAT" not in help_text  # listed by name under --sensor, described by `sensors KIND`
+    assert run(["sensors", "simm"]) == 2 and "unknown sensor 'simm'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("snap", "snapshot"), ("captur", "capture"), ("veiw", "view")])
+def test_command_typos_suggest_the_command(capsys: pytest.CaptureFixture[str], typed: str, meant: str) -> None:
+    assert run([typed]) == 2
+    assert f"did you mean '{meant}'?" in capsys.readouterr().err
