@@ -62,3 +62,24 @@ def test_sensor_options_are_described_per_kind(capsys: pytest.CaptureFixture[str
 def test_command_typos_suggest_the_command(capsys: pytest.CaptureFixture[str], typed: str, meant: str) -> None:
     assert run([typed]) == 2
     assert f"did you mean '{meant}'?" in capsys.readouterr().err
+
+
+def test_install_hints_match_how_thermtool_was_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    from thermtool.errors import install_hint
+
+    class Installed:
+        def __init__(self, text: str | None) -> None:
+            self.text = text
+
+        def read_text(self, name: str) -> str | None:
+            return self.text if name == "direct_url.json" else None
+
+    checkout = '{"url": "file:///home/pi/thermtool", "dir_info": {"editable": true}}'
+    monkeypatch.setattr(metadata, "distribution", lambda name: Installed(checkout))
+    assert install_hint("web") == "pip install -e '/home/pi/thermtool[web]' (the thermtool checkout)"
+    monkeypatch.setattr(metadata, "distribution", lambda name: Installed('{"url": "file:///tmp/t", "dir_info": {}}'))
+    assert install_hint("mqtt").startswith("pip install '/tmp/t[mqtt]'")
+    monkeypatch.setattr(metadata, "distribution", lambda name: Installed(None))  # from an index
+    assert install_hint("mqtt") == "pip install 'thermtool[mqtt]'"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..buses.i2c import i2c_bus_paths
+from ..errors import install_hint
 
 MLX90640_ADDRESS = 0x33
 LEPTON_CCI_ADDRESS = 0x2A
@@ -38,7 +39,7 @@ def probe_i2c(paths: list[Path] | None = None) -> tuple[list[Finding], list[str]
     try:
         from smbus2 import SMBus
     except ImportError:
-        return findings, ["smbus2 is not installed: pip install 'thermtool[mlx90640]' to probe I2C"]
+        return findings, [f"smbus2 is not installed: {install_hint('mlx90640')} to probe I2C"]
     for path in paths:
         try:
             bus = SMBus(str(path))
