@@ -83,3 +83,18 @@ def test_install_hints_match_how_thermtool_was_installed(monkeypatch: pytest.Mon
     assert install_hint("mqtt").startswith("pip install '/tmp/t[mqtt]'")
     monkeypatch.setattr(metadata, "distribution", lambda name: Installed(None))  # from an index
     assert install_hint("mqtt") == "pip install 'thermtool[mqtt]'"
+
+
+@pytest.mark.parametrize(("environ", "rich", "expected"), [
+    ({"TERM": "xterm-256color", "COLORTERM": "truecolor"}, "truecolor", "truecolor"),
+    ({"TERM": "xterm-256color"}, "256", "256"),  # a local terminal that does not say
+    ({"TERM": "xterm-256color", "SSH_CONNECTION": "10.0.0.2 5022 10.0.0.9 22"}, "256", "truecolor"),
+    ({"TERM": "screen-256color", "SSH_TTY": "/dev/pts/3"}, "256", "truecolor"),
+    ({"TERM": "xterm", "SSH_CONNECTION": "10.0.0.2 5022 10.0.0.9 22"}, "standard", "256"),
+    ({"TERM": "xterm-kitty"}, "256", "truecolor"),
+    ({"TERM": "xterm-direct"}, "256", "truecolor"),
+])
+def test_truecolor_detection_over_ssh(environ: dict[str, str], rich: str, expected: str) -> None:
+    from thermtool.view.terminal import detect_color_system
+
+    assert detect_color_system(environ, rich) == expected
