@@ -98,3 +98,50 @@ def test_truecolor_detection_over_ssh(environ: dict[str, str], rich: str, expect
     from thermtool.view.terminal import detect_color_system
 
     assert detect_color_system(environ, rich) == expected
+
+
+def test_snapshot_caption_names_an_active_view_filter(tmp_path: Path) -> None:
+    from thermtool.view.feed import FrameFeed
+    from thermtool.view.session import ViewOptions, ViewSession, initial_state
+
+    session = ViewSession(FrameFeed(open_sensor("sim", seed=1, realtime=False)), initial_state(filter=True),
+                          ViewOptions(filters=("ema:4",), snapshot_dir=tmp_path))
+    with session.feed:
+        assert session.feed.wait(0, 10) is not None
+        session.refresh()
+        session.snapshot()
+        assert session.frame is not None
+        assert "ema4" in session.renderer.caption(session.frame)[0]
+        session.act("filter")  # off again: the caption says no filter
+        session.picture()
+        assert "ema4" not in session.renderer.caption(session.frame)[0]
+    assert len(list(tmp_path.glob("*.png"))) == 1
+
+
+def test_stats_on_a_points_file_points_at_heatmap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clicks = tmp_path / "clicks.csv"
+    clicks.write_text("x,y\n" + "".join(f"{i % 90},{i % 50}\n" for i in range(500)))
+    assert run(["stats", str(clicks)]) == 2
+    err = capsys.readouterr().err
+    assert "500 rows of 2 columns are points" in err and f"thermtool heatmap {clicks}" in err
+    assert err.count("\n") == 1
+
+
+def test_window_help_overlay_has_one_straight_key_column() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from thermtool.view.controls import CONTROLS, help_lines
+    from thermtool.view.feed import FrameFeed
+    from thermtool.view.session import ViewOptions, ViewSession, initial_state
+    from thermtool.view.window import MOUSE_HELP, WindowView
+
+    lines = help_lines(MOUSE_HELP)
+    assert len(lines) == len(CONTROLS) + 1 + len(MOUSE_HELP)
+    columns = {len(line) - len(line.split("  ")[-1].lstrip()) for line in lines if line}
+    assert len(columns) == 1  # every description starts in the same column
+    figure = Figure(figsize=(3.2, 2.8), dpi=100)
+    FigureCanvasAgg(figure)
+    view = WindowView(ViewSession(FrameFeed(open_sensor("sim", realtime=False)), initial_state(), ViewOptions()),
+                      figure=figure)
+    assert view.help.get_text().splitlines() == lines

@@ -71,7 +71,7 @@ def open_sim(target: str | None, *, rate: float | None = None, refresh_hz: float
              reflected_temp: float | None = None, pattern: str | None = None, resolution: int | None = None,
              per_subpage: bool = False, bus_hz: int = DEFAULT_BUS_HZ,
              timeout: float | None = None, scene: str | None = None) -> SimulatedMLX90640:
-    """The simulated MLX90640 (24x32): `rate` full frames/s (default 4) = half the `refresh_hz` it sets.
+    """The simulated MLX90640 (32x24): `rate` full frames/s (default 4) = half the `refresh_hz` it sets.
 
     A `rate` the sensor does not deliver (`--rate 20`) sets the next refresh rate up and keeps frames at
     `rate` by skipping the extra ones.
