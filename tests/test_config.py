@@ -46,7 +46,8 @@ def test_environment_names_are_the_long_option_names(tmp_path: Path, config: Pat
     ('[captur]\ncount = 1\n', "unknown section [captur] (did you mean 'capture'?)"),
     ("[capture]\ncount = inf\n", "[capture] count = inf is not a finite number"),
     ("[defaults]\nrate = nan\n", "[defaults] rate = nan is not a finite number"),
-    ("[capture]\ncount = 1.5\n", "count = 1.5 is not a whole number"),
+    ("[capture]\ncount = 1.5\n", "[capture] count = 1.5 is not a whole number"),
+    ("[capture]\nout = [\"a\", \"b\"]\n", "[capture] out: takes one value, not a list"),
     ("[capture.count]\nx = 1\n", "[capture] count must be a number, string or true/false"),
 ])
 def test_bad_config_is_one_line_exit_2_naming_file_section_and_key(
@@ -77,6 +78,7 @@ def test_precedence_defaults_command_environment() -> None:
     values = command_defaults("capture", ["capture"], config, keys, ["count", "format"], lambda: (keys, []),
                               environ={"THERMTOOL_FORMAT": "csv", "THERMTOOL_CAPTURE_FORMAT": "npz",
                                        "THERMTOOL_EVENT_FORMAT": "x", "THERMTOOL_UNRELATED": "y"})
-    assert values == {"count": 2, "fmt": "npz"}
+    assert {k: v.value for k, v in values.items()} == {"count": 2, "fmt": "npz"}
+    assert values["count"].where == "c.toml: [capture] count" and values["fmt"].where == "$THERMTOOL_CAPTURE_FORMAT"
     with pytest.raises(InputError, match="unknown section"):
         command_defaults("capture", ["capture"], Config(Path("c.toml"), {"view": {}}), keys, [], lambda: (keys, []))

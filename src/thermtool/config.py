@@ -49,6 +49,14 @@ class Config:
     tables: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One option default and where it came from ("FILE: [section] key" or "$NAME"), for messages."""
+
+    value: Any
+    where: str
+
+
 def config_path(environ: Mapping[str, str] = os.environ) -> Path | None:
     """Where the config file is (it may not exist); None when no home folder can be found (cron, env -i)."""
     if environ.get("THERMTOOL_CONFIG"):
@@ -106,7 +114,7 @@ def _checked(value: Any, where: str) -> Any:
 
 def command_defaults(command: str, commands: list[str], config: Config, keys: Mapping[str, str],
                      long_names: list[str], every_command: Callable[[], tuple[Mapping[str, str], list[str]]],
-                     environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+                     environ: Mapping[str, str] = os.environ) -> dict[str, Setting]:
     """One command's option defaults by parameter name: [defaults], then [command], then the environment.
 
     `keys` maps every accepted spelling (long option names and internal names, via `option_key`) to the
@@ -120,13 +128,13 @@ def command_defaults(command: str, commands: list[str], config: Config, keys: Ma
         if section != DEFAULTS and section not in commands:
             raise InputError(f"{config.path}: unknown section [{section}]"
                              f"{closest(section, [DEFAULTS, *commands]) or f'; valid: {DEFAULTS}, a command name'}")
-    result: dict[str, Any] = {}
+    result: dict[str, Setting] = {}
     for section in (DEFAULTS, command):
         for raw, value in config.tables.get(section, {}).items():
             key = option_key(raw)
             where = f"{config.path}: [{section}] {raw}"
             if key in keys:
-                result[keys[key]] = _checked(value, where)
+                result[keys[key]] = Setting(_checked(value, where), where)
             elif section == command:
                 raise InputError(f"{where}: 'thermtool {command}' has no such option{closest(key, long_names)}")
             elif key not in (everything := every_command())[0]:
@@ -138,5 +146,5 @@ def command_defaults(command: str, commands: list[str], config: Config, keys: Ma
         for name, value in variables.items():
             key = option_key(name[start:])
             if name not in RESERVED_ENV and not name.startswith(EVENT_PREFIX) and value != "" and key in keys:
-                result[keys[key]] = value
+                result[keys[key]] = Setting(value, f"${name}")
     return result

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import __version__
 from ..errors import InputError, ThermtoolError
+
+if TYPE_CHECKING:
+    from ..config import Setting
 
 #: name -> ("module:attr", one-line help). Listing commands imports none of them.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -96,15 +99,21 @@ def _load_defaults(ctx: click.Context) -> None:
 
     keys, long_names = option_keys(command)
     config = read_config(config_path())
-    values = command_defaults(name, list(COMMANDS), config, keys, long_names, every_command)
-    for param in command.params:
-        value = values.get(param.name)
-        if param.multiple and isinstance(value, str):  # one string holds several values
-            values[param.name] = param.type.split_envvar_value(value)
-        elif isinstance(param.type, click.types.IntParamType) and isinstance(value, float) \
-                and not value.is_integer():
-            raise InputError(f"{config.path}: {param.name} = {value} is not a whole number")
-    ctx.default_map = {name: values}
+    settings = command_defaults(name, list(COMMANDS), config, keys, long_names, every_command)
+    ctx.default_map = {name: {param.name: _default_value(param, settings[param.name])
+                              for param in command.params if param.name in settings}}
+
+
+def _default_value(param: click.Parameter, setting: Setting) -> Any:
+    """A config or environment value shaped for `param`: split when it takes several, checked when it takes one."""
+    value = setting.value
+    if param.multiple and isinstance(value, str):  # one string holds several values
+        return param.type.split_envvar_value(value)
+    if isinstance(value, list) and not param.multiple and param.nargs == 1:
+        raise InputError(f"{setting.where}: takes one value, not a list")
+    if isinstance(param.type, click.types.IntParamType) and isinstance(value, float) and not value.is_integer():
+        raise InputError(f"{setting.where} = {value} is not a whole number")
+    return value
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS,

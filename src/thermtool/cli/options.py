@@ -55,7 +55,7 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--emissivity",), "emissivity", {"type": FiniteFloat(0.01, 1.0),
                                        "help": "MLX90640: emissivity of the scene (default 0.95)."}),
     (("--reflected-temp",), "reflected_temp", {
-        "type": float, "help": "MLX90640: reflected temperature in C (default: sensor ambient - 8)."}),
+        "type": FiniteFloat(), "help": "MLX90640: reflected temperature in C (default: sensor ambient - 8)."}),
     (("--pattern",), "pattern", {"type": click.Choice(["chess", "interleaved"]),
                                  "help": "MLX90640: readout pattern (default: as the EEPROM configured)."}),
     (("--resolution",), "resolution", {"type": click.IntRange(16, 19),

@@ -90,7 +90,7 @@ def snapshot(ctx: click.Context, sensor_request: SensorRequest, out: str, fmt: s
             deleted = apply_retention(out, path, keep, age, time.time())
             if latest:
                 point_latest(latest, path)
-        record.update(status="ok", path=str(path), sensor=frame.sensor, shape="x".join(map(str, frame.shape)),
+        record.update(status="ok", path=str(path), sensor=frame.sensor, shape=f"{frame.shape[1]}x{frame.shape[0]}",
                       units=frame.units, min=float(frame.data.min()), max=float(frame.data.max()),
                       attempts=attempts, deleted=len(deleted), seconds=time.monotonic() - started)
     except ThermtoolError as exc:
