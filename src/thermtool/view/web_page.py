@@ -34,6 +34,7 @@ main { flex: 1 1 auto; min-height: 0; display: flex; flex-direction: column; gap
 .row { margin: .3em 0; font-variant-numeric: tabular-nums; }
 .row b { color: #fff; }
 #settings { color: #c8c8c8; }
+#fps { white-space: nowrap; }
 #buttons { display: flex; flex-wrap: wrap; gap: .3em; }
 #buttons button { font: inherit; font-size: .85em; padding: .45em .6em; border-radius: .35em; border: 1px solid #555;
                   background: #2b2b2b; color: #eee; cursor: pointer; }
