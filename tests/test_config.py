@@ -82,3 +82,26 @@ def test_precedence_defaults_command_environment() -> None:
     assert values["count"].where == "c.toml: [capture] count" and values["fmt"].where == "$THERMTOOL_CAPTURE_FORMAT"
     with pytest.raises(InputError, match="unknown section"):
         command_defaults("capture", ["capture"], Config(Path("c.toml"), {"view": {}}), keys, [], lambda: (keys, []))
+
+
+def _doc_configs() -> list[tuple[str, str]]:
+    import re
+    import textwrap
+
+    repo = Path(__file__).resolve().parents[1]
+    found = []
+    for page in [repo / "README.md", *sorted((repo / "docs").rglob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for match in re.finditer(r"^( *)```toml\n(.*?)^ *```", text, re.MULTILINE | re.DOTALL):
+            found.append((page.name, textwrap.dedent(match.group(2))))
+    return found
+
+
+@pytest.mark.parametrize(("page", "text"), _doc_configs())
+def test_config_examples_in_the_docs_are_accepted(page: str, text: str, config: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from thermtool.config import tomllib  # tomli before Python 3.11
+
+    config.write_text(text)
+    for section in tomllib.loads(text):
+        assert run(["info" if section == "defaults" else section, "--help"]) == 0, capsys.readouterr().err
