@@ -111,6 +111,7 @@ def _refresh_for(rate: float | None, refresh_hz: float | None) -> float:
     wanted = 2 * (DEFAULT_RATE if rate is None else float(rate))
     faster = [r for r in REFRESH_RATES if r >= wanted - 1e-9]
     if not faster:
+        valid = ", ".join(f"{r / 2:g}" for r in REFRESH_RATES)
         raise InputError(f"sim rate {wanted / 2:g} frames/s is above the MLX90640's fastest, "
-                         f"{max(REFRESH_RATES) / 2:g} full frames/s")
+                         f"{max(REFRESH_RATES) / 2:g} full frames/s; valid: {valid} or any rate in between")
     return min(faster)
