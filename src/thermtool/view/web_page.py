@@ -49,7 +49,7 @@ main { flex: 1 1 auto; min-height: 0; display: flex; flex-direction: column; gap
   #panel { width: clamp(15em, 30vw, 24em); }
 }
 @media (max-height: 500px) {
-  header { display: none; }
+  header { padding: .1em .8em; font-size: .85em; }
   .row { margin: .15em 0; font-size: .9em; }
   #buttons button { padding: .3em .45em; font-size: .8em; }
 }
