@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,15 +15,34 @@ import pytest
 from thermtool import Frame
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / "shared" / "reference"
+#: Real sensor data with known answers, beside the checkout (or $THERMTOOL_REFERENCE); never shipped.
+REFERENCE = Path(os.environ.get("THERMTOOL_REFERENCE") or REPO.parent / "shared" / "reference")
+REFERENCE_MISSING = (f"no reference data at {REFERENCE}: real MLX90640 and Lepton sensor data with known answers "
+                     "(EEPROM dumps, raw frames, expected temperatures, real recordings), kept beside the "
+                     "checkout and not shipped; without it the conformance tests against real devices are skipped")
 
 
 @pytest.fixture
 def reference() -> Path:
     """../shared/reference, or skip the test when it is absent."""
     if not REFERENCE.is_dir():
-        pytest.skip("reference data (../shared/reference) is not present")
+        pytest.skip(REFERENCE_MISSING)
     return REFERENCE
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Generator[None, None, None]:
+    """One line for all the tests skipped for want of reference data, instead of one per test with -ra."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = [r for r in skipped if isinstance(r.longrepr, tuple) and REFERENCE_MISSING in str(r.longrepr[2])]
+    if missing:
+        terminalreporter.stats["skipped"] = [r for r in skipped if r not in missing]
+    try:
+        return (yield)
+    finally:
+        if missing:
+            terminalreporter.stats["skipped"] = skipped  # the final count still includes them
+            terminalreporter.write_line(f"{len(missing)} tests skipped: {REFERENCE_MISSING}", yellow=True)
 
 
 @pytest.fixture

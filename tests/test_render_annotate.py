@@ -106,3 +106,37 @@ def test_background_has_the_bar_hot_at_the_top() -> None:
     assert bar is not None
     assert tuple(canvas[0, 0]) == BACKGROUND
     assert canvas[bar.y, bar.x, 0] > 250 and canvas[bar.y + bar.h - 1, bar.x, 0] < 5
+
+
+@pytest.mark.parametrize(("flip", "rotate"), [("none", 0), ("h", 90), ("both", 270)])
+def test_one_centre_temperature_in_the_picture_and_the_readouts(flip: str, rotate: int) -> None:
+    from thermtool import Frame
+    from thermtool.render import Renderer
+    from thermtool.view.readout import readout
+
+    data = np.arange(24 * 32, dtype=np.float32).reshape(24, 32) / 10
+    frame = Frame(data, "C", meta={"bad_pixels": [[12, 16]]})  # one of the four centre pixels is bad
+    renderer = Renderer("inferno", "nearest", (240, 320), flip=flip, rotate=rotate)
+    renderer.render(frame)
+    status = readout(frame)
+    assert renderer.last is not None and not status.pinned and "centre" in status.text()
+    expected = np.mean([data[11, 15], data[11, 16], data[12, 15]])
+    assert renderer.last.readout.centre == pytest.approx(expected) and status.spot == pytest.approx(expected)
+    assert readout(frame, (3, 4)).spot == data[3, 4] and "spot" in readout(frame, (3, 4)).text()
+
+
+def test_colour_bar_has_its_unit_above_and_labels_apart_from_the_bar() -> None:
+    from thermtool import Frame
+    from thermtool.render import Renderer
+    from thermtool.render.annotate import label_gap
+
+    renderer = Renderer("inferno", "nearest", (480, 640))
+    picture = renderer.render(Frame(np.linspace(-12, 8, 768, dtype=np.float32).reshape(24, 32), "C"))
+    layout = renderer.last.layout  # type: ignore[union-attr]
+    assert layout.bar is not None and layout.unit is not None and layout.font_px is not None
+    unit_x, unit_y = layout.unit
+    above = picture[unit_y:layout.bar.y, unit_x:unit_x + font(layout.font_px).measure("°C")]
+    assert (above.astype(int) - BACKGROUND).any()  # the unit is drawn above the bar
+    right = layout.bar.x + layout.bar.w
+    gap = picture[layout.bar.y:layout.bar.y + layout.bar.h, right:right + label_gap(layout.font_px) - 1]
+    assert not (gap.astype(int) - BACKGROUND).any()  # nothing between bar and labels: no "-" before "40"

@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip("tornado")
 
 from thermtool import Frame, open_sensor
-from thermtool.render.annotate import Layout, Rect
+from thermtool.render.annotate import Layout, Rect, font_px
 from thermtool.sensors.base import Sensor
 from thermtool.view.feed import FrameFeed
 from thermtool.view.geometry import sensor_to_picture
@@ -157,8 +157,8 @@ async def drive(server: ServerThread, camera: Recording, devtools: str, artefact
 
     # The picture arrives and changes.
     await page.until("window.thermtool && thermtool.pictures >= 2 && document.getElementById('live').naturalWidth > 0")
-    box = await page.js("(() => { const r = document.getElementById('live').getBoundingClientRect();"
-                        " return {x: r.left, y: r.top, width: r.width, height: r.height}; })()")
+    box = await page.js("thermtool.pictureBox()")
+    box = {k: box[k] for k in ("x", "y", "width", "height")}
     first = await page.screenshot(box)
     await page.until(f"thermtool.status.seq > {await page.js('thermtool.status.seq')} + 2")
     second = await page.screenshot(box)
@@ -189,4 +189,74 @@ async def drive(server: ServerThread, camera: Recording, devtools: str, artefact
 
     shot = await page.screenshot()
     cv2.imwrite(str(artefacts / "web-view.png"), shot)
+    await saving_by_double_click_and_double_tap(page, server, box)
+    await page.click("button[data-action=pause]")
+    for width, height in VIEWPORTS:
+        await fits_the_viewport(page, width, height, artefacts)
     page.connection.close()
+
+
+#: A laptop with browser chrome, a phone upright, the same phone on its side.
+VIEWPORTS = [(1280, 690), (390, 844), (844, 390)]
+#: Smallest size, in CSS pixels, of the text drawn into the picture once the page has scaled the picture.
+LEGIBLE_PX = 10.5
+
+
+async def saving_by_double_click_and_double_tap(page: Page, server: ServerThread, box: dict[str, float]) -> None:
+    """A double click saves a snapshot as --snapshot-dir promises; on a touch screen a double tap does, and a
+    tap shows the temperature under the finger."""
+    folder = server.server.session.options.snapshot_dir
+    assert folder is not None
+    before = len(list(folder.glob("*.png")))
+    x, y = box["x"] + box["width"] / 3, box["y"] + box["height"] / 3
+    for count in (1, 2):
+        for kind in ("mousePressed", "mouseReleased"):
+            await page.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=count)
+    await until_files(folder, before + 1)
+    await page.js("thermtool.pointer = null; document.getElementById('under').textContent = '--'")
+    await asyncio.sleep(0.7)  # two saves within 0.6 s are taken as one gesture
+    for _ in range(2):
+        for kind in ("touchStart", "touchEnd"):
+            points = [{"x": x + 20, "y": y + 10}] if kind == "touchStart" else []
+            await page.call("Input.dispatchTouchEvent", type=kind, touchPoints=points)
+    await page.until("thermtool.pointer && document.getElementById('under').textContent !== '--'")
+    await until_files(folder, before + 2)
+    await asyncio.sleep(0.5)
+    assert len(list(folder.glob("*.png"))) == before + 2  # one save per gesture
+
+
+async def until_files(folder: Path, count: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(list(folder.glob("*.png"))) < count:
+        assert time.monotonic() < deadline, f"never {count} snapshots in {folder}"
+        await asyncio.sleep(0.1)
+
+
+async def fits_the_viewport(page: Page, width: int, height: int, artefacts: Path) -> None:
+    """At this viewport the picture is scaled to fit, nothing needs scrolling, every control is on screen and
+    the text in the picture is legible; the screenshot is kept."""
+    await page.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
+                    mobile=width < height or height < 500)
+    await page.until(f"innerWidth === {width} && innerHeight === {height}")
+    await asyncio.sleep(0.3)
+    geometry = await page.js("""(() => {
+        const rect = (e) => { const r = e.getBoundingClientRect();
+                              return [r.left, r.top, r.right, r.bottom]; };
+        const root = document.scrollingElement;
+        return {picture: thermtool.pictureBox(), stage: rect(document.getElementById('stage')),
+                controls: [...document.querySelectorAll('#buttons button, .row')].map(rect),
+                scroll: [root.scrollWidth, root.scrollHeight], view: thermtool.status.view};
+    })()""")
+    picture, stage = geometry["picture"], geometry["stage"]
+    assert geometry["scroll"][0] <= width and geometry["scroll"][1] <= height, geometry["scroll"]
+    for left, top, right, bottom in geometry["controls"]:
+        assert left >= 0 and right <= width and top >= 0 and bottom <= height, (width, height, left, top)
+    assert picture["x"] >= stage[0] - 0.5 and picture["x"] + picture["width"] <= stage[2] + 0.5
+    assert picture["y"] >= stage[1] - 0.5 and picture["y"] + picture["height"] <= stage[3] + 0.5
+    fills_width = picture["width"] >= stage[2] - stage[0] - 1
+    fills_height = picture["height"] >= stage[3] - stage[1] - 1
+    assert fills_width or fills_height  # scaled up or down until one side touches
+    assert picture["height"] >= 0.3 * height
+    text_px = font_px(tuple(geometry["view"]["picture"])) * picture["scale"]  # type: ignore[arg-type]
+    assert text_px >= LEGIBLE_PX, (width, height, text_px)
+    cv2.imwrite(str(artefacts / f"web-view-{width}x{height}.png"), await page.screenshot())

@@ -47,7 +47,24 @@ class MissingDependencyError(ThermtoolError, ImportError):
     exit_code = 2
 
     def __init__(self, what: str, extra: str) -> None:
-        super().__init__(f"{what} needs an optional dependency: pip install 'thermtool[{extra}]'")
+        super().__init__(f"{what} needs an optional dependency: {install_hint(extra)}")
+
+
+def install_hint(extra: str) -> str:
+    """The pip command that adds `extra` the way thermtool was installed: from its checkout, or by name."""
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    try:
+        origin = json.loads(metadata.distribution("thermtool").read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, ValueError):
+        origin = {}
+    url = urlparse(str(origin.get("url", "")))
+    if url.scheme == "file" and "dir_info" in origin:  # installed from a checkout (editable or not)
+        editable = "-e " if origin["dir_info"].get("editable") else ""
+        return f"pip install {editable}'{unquote(url.path)}[{extra}]' (the thermtool checkout)"
+    return f"pip install 'thermtool[{extra}]'"
 
 
 class SensorError(ThermtoolError):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import __version__
-from ..errors import ThermtoolError
+from ..errors import InputError, ThermtoolError
+
+if TYPE_CHECKING:
+    from ..config import Setting
 
 #: name -> ("module:attr", one-line help). Listing commands imports none of them.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -44,16 +47,73 @@ class LazyGroup(click.Group):
 
         return resolve(COMMANDS[cmd_name][0])
 
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+            from ..config import closest
+
+            starts = [name for name in COMMANDS if name.startswith(args[0])]
+            hint = f" (did you mean {starts[0]!r}?)" if len(starts) == 1 else closest(args[0], list(COMMANDS))
+            ctx.fail(f"No such command {args[0]!r}{hint}")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
-def _load_defaults(ctx: click.Context) -> None:
-    from ..config import config_path, default_map, env_defaults, read_config
+def option_keys(command: click.Command) -> tuple[dict[str, str], list[str]]:
+    """Config/env spellings of a command's options -> parameter names, and the long names to suggest."""
+    from ..config import option_key
 
-    ctx.default_map = default_map(list(COMMANDS), read_config(config_path()), env_defaults())
+    keys: dict[str, str] = {}
+    long_names: list[str] = []
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.name is None or param.name == "help":
+            continue
+        names = [option_key(opt) for opt in param.opts if opt.startswith("--")]
+        long_names += names
+        keys.update(dict.fromkeys(names, param.name))
+        keys.setdefault(option_key(param.name), param.name)  # the internal name keeps working
+    return keys, long_names
+
+
+def _load_defaults(ctx: click.Context) -> None:
+    """The invoked command's defaults from the config file and the environment (click's default_map)."""
+    from ..config import command_defaults, config_path, read_config
+
+    name = ctx.invoked_subcommand
+    command = cli.get_command(ctx, name) if name else None
+    if name is None or command is None:
+        return
+
+    def every_command() -> tuple[dict[str, str], list[str]]:
+        keys: dict[str, str] = {}
+        long_names: set[str] = set()
+        for other in filter(None, (cli.get_command(ctx, n) for n in COMMANDS)):
+            other_keys, other_names = option_keys(other)
+            keys.update(other_keys)
+            long_names.update(other_names)
+        return keys, sorted(long_names)
+
+    keys, long_names = option_keys(command)
+    config = read_config(config_path())
+    settings = command_defaults(name, list(COMMANDS), config, keys, long_names, every_command)
+    ctx.default_map = {name: {param.name: _default_value(param, settings[param.name])
+                              for param in command.params if param.name in settings}}
+
+
+def _default_value(param: click.Parameter, setting: Setting) -> Any:
+    """A config or environment value shaped for `param`: split when it takes several, checked when it takes one."""
+    value = setting.value
+    if param.multiple and isinstance(value, str):  # one string holds several values
+        return param.type.split_envvar_value(value)
+    if isinstance(value, list) and not param.multiple and param.nargs == 1:
+        raise InputError(f"{setting.where}: takes one value, not a list")
+    if isinstance(param.type, click.types.IntParamType) and isinstance(value, float) and not value.is_integer():
+        raise InputError(f"{setting.where} = {value} is not a whole number")
+    return value
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS,

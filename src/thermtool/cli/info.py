@@ -47,7 +47,7 @@ def info(files: tuple[Path, ...], as_json: bool) -> None:
             continue
         unit = UNIT_SYMBOLS.get(summary["units"] or "", "")
         rows, cols = summary["shape"] or (0, 0)
-        click.echo(f"{path}: {summary['frames']} frame(s) of {rows}x{cols} ({cols} wide) in {summary['units']}, "
+        click.echo(f"{path}: {summary['frames']} frame(s) of {cols}x{rows} in {summary['units']}, "
                    f"sensor {summary['sensor'] or 'unknown'}")
         span = summary["first"] if summary["frames"] == 1 else f"{summary['first']} .. {summary['last']}"
         click.echo(f"  time: {span}")

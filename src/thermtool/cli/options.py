@@ -44,14 +44,15 @@ class FiniteFloat(click.FloatRange):
 #: Sensor options: (flags, factory keyword, click keyword arguments).
 SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--seed",), "seed", {"type": int, "help": "Simulated cameras: random seed for reproducible frames."}),
+    (("--realtime/--no-realtime",), "realtime", {
+        "default": None, "help": "Simulated cameras and replay: pace frames in real time (default; replay with --fps: "
+                                 "no), or run on a virtual clock as fast as the computer allows."}),
     (("--loop",), "loop", {"is_flag": True, "default": None, "help": "Replay: start over at the end."}),
     (("--fps",), "fps", {"type": FiniteFloat(min=0, min_open=True),
                          "help": "Replay: frames per second of a recording without frame times (stamps them)."}),
     (("--shape",), "shape", {"metavar": "ROWSxCOLS",
                              "help": "Replay: cut flat rows (one frame per line) into frames of this shape "
                                      "[default: known row lengths, e.g. 768 -> 24x32]."}),
-    (("--realtime/--no-realtime",), "realtime", {
-        "default": None, "help": "Replay: pace frames on the clock [default: yes, unless --fps is given]."}),
     (("--address",), "address", {"type": IntOrHex(),
                                  "help": "I2C sensors: address (MLX9064x 0x33, Grid-EYE 0x68 or 0x69)."}),
     (("--refresh-hz",), "refresh_hz", {
@@ -61,7 +62,7 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--emissivity",), "emissivity", {"type": FiniteFloat(0.01, 1.0),
                                        "help": "MLX90640: emissivity of the scene (default 0.95)."}),
     (("--reflected-temp",), "reflected_temp", {
-        "type": float, "help": "MLX90640: reflected temperature in C (default: sensor ambient - 8)."}),
+        "type": FiniteFloat(), "help": "MLX90640: reflected temperature in C (default: sensor ambient - 8)."}),
     (("--pattern",), "pattern", {"type": click.Choice(["chess", "interleaved"]),
                                  "help": "MLX90640: readout pattern (default: as the EEPROM configured)."}),
     (("--resolution",), "resolution", {"type": click.IntRange(16, 19),
@@ -136,12 +137,17 @@ def sensor_option(func: Callable[..., Any]) -> Callable[..., Any]:
         request = SensorRequest(spec, {k: v for k, v in options.items() if v is not None})
         return func(*args, sensor_request=request, **kwargs)
 
-    for flags, key, settings in reversed(SENSOR_OPTIONS):
-        wrapper = click.option(*flags, key, **settings)(wrapper)
-    return click.option("--sensor", "-s", metavar="KIND[:TARGET]", default=None,
-                        help="mlx90640[:/dev/i2c-N], mlx90641, amg88xx, uvc[:/dev/videoN], lepton2, lepton3, "
-                             "lepton[:/dev/spidevB.C], sim, sim-lepton, sim-mlx90641, sim-amg88xx, sim-uvc, "
-                             "replay:PATH. Default: detect hardware.")(wrapper)
+    for flags, key, settings in reversed(SENSOR_OPTIONS):  # listed by `thermtool sensors KIND`, not here
+        wrapper = click.option(*flags, key, hidden=True, **settings)(wrapper)
+    return click.option("--sensor", "-s", metavar="KIND[:TARGET]", default=None, help=SENSOR_HELP)(wrapper)
+
+
+#: --sensor's help: the kinds, then the sensor options by name (each described by `thermtool sensors KIND`).
+SENSOR_HELP = ("mlx90640[:/dev/i2c-N], mlx90641, amg88xx, uvc[:/dev/videoN], lepton2, lepton3, "
+               "lepton[:/dev/spidevB.C], sim, sim-lepton[:2|3], sim-mlx90641, sim-amg88xx, sim-uvc, replay:PATH, "
+               "remote:ws://HOST:PORT/ws. Default: detect hardware. Sensor options: "
+               + ", ".join(flags[0].split("/")[0] for flags, _, _ in SENSOR_OPTIONS)
+               + " ('thermtool sensors KIND' describes those KIND takes).")
 
 
 force_option = click.option("--force", "-f", is_flag=True, help="Overwrite existing output files.")

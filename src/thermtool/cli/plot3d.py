@@ -110,7 +110,7 @@ def plot3d(source: Path, out: Path | None, html: Path | None, index: int | None,
     report = reporter()
     if out is not None:
         save_png(frame, out, style, dpi=dpi, force=force)
-        report.info(f"wrote {out} ({frame.shape[1]}x{frame.shape[0]} surface)")
+        report.info(f"wrote {out} (a {frame.shape[1]}x{frame.shape[0]} surface)")
     if html is not None:
         save_html(frame, html, style, force=force)
         report.info(f"wrote {html} (interactive, works offline)")

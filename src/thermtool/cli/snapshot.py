@@ -95,7 +95,7 @@ def snapshot(ctx: click.Context, sensor_request: SensorRequest, out: str, fmt: s
                                               renderer=renderer)
             if latest:
                 point_latest(latest, path)
-        record.update(status="ok", path=str(path), sensor=frame.sensor, shape="x".join(map(str, frame.shape)),
+        record.update(status="ok", path=str(path), sensor=frame.sensor, shape=f"{frame.shape[1]}x{frame.shape[0]}",
                       units=frame.units, min=float(frame.data.min()), max=float(frame.data.max()),
                       attempts=attempts, deleted=len(deleted), stale_parts=len(stale),
                       seconds=time.monotonic() - started)

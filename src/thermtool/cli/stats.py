@@ -141,6 +141,18 @@ def _csv_value(value: Any) -> str:
     return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
 
 
+#: Most columns of a points file (x, y and an optional weight): no thermal camera is that narrow.
+POINT_COLUMNS = 3
+
+
+def refuse_points(label: str, frames: Sequence[Frame]) -> None:
+    """InputError for a file of x,y[,weight] points read as one long, thin frame, pointing at `heatmap`."""
+    if frames and min(frames[0].shape) <= POINT_COLUMNS < max(frames[0].shape):
+        rows, columns = max(frames[0].shape), min(frames[0].shape)
+        raise InputError(f"{label}: {rows} rows of {columns} columns are points (x,y per line), not a thermal "
+                         f"frame; for where the points cluster use: thermtool heatmap {label} -o heatmap.png")
+
+
 def _read_inputs(files: Sequence[Path], sensor_request: SensorRequest, count: int | None,
                  units: str | None) -> list[tuple[str, list[Frame]]]:
     if files and sensor_request.spec:
@@ -149,6 +161,8 @@ def _read_inputs(files: Sequence[Path], sensor_request: SensorRequest, count: in
         raise click.UsageError("--count applies to --sensor; files are read whole")
     if files:
         inputs = [(str(path), list(load_frames(path))) for path in files]
+        for label, frames in inputs:
+            refuse_points(label, frames)
     else:
         with sensor_request.open() as sensor:
             frames = [sensor.read() for _ in range(count or 1)]

@@ -1,8 +1,8 @@
 """Annotation: layout of picture, colour bar and text lines; min/max/centre readouts; drawing them.
 
 The picture of `size` (rows, columns) holds the thermal image (fitted at the sensor's aspect ratio), a
-colour bar with its scale on the right and two text lines below (readouts, caption). Text is sized from
-the picture so it stays readable from 120x160 up to large views.
+colour bar with its unit above it and its scale on the right, and two text lines below (readouts, caption).
+Text is sized from the picture so it stays readable from 120x160 up to large views, and on a phone.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ DIM = (170, 170, 170)
 MARKER = (255, 255, 255)
 OUTLINE = (0, 0, 0)
 #: Font size bounds in pixels, and how many font sizes fit in the picture's height.
-MIN_FONT, MAX_FONT, FONTS_PER_HEIGHT = 8, 22, 34
+MIN_FONT, MAX_FONT, FONTS_PER_HEIGHT = 8, 22, 24
 #: Narrowest thermal image (pixels) worth annotating; smaller pictures are drawn without annotation.
 MIN_IMAGE = 24
 
@@ -40,7 +40,10 @@ class Rect:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where things go in a picture of `size`; `font_px` is None when the picture has no annotation."""
+    """Where things go in a picture of `size`; `font_px` is None when the picture has no annotation.
+
+    `unit` is the top-left corner (x, y) of the colour bar's unit label, above the bar.
+    """
 
     size: tuple[int, int]
     image: Rect
@@ -48,6 +51,7 @@ class Layout:
     bar: Rect | None = None
     lines: tuple[int, ...] = ()
     text: Rect | None = None
+    unit: tuple[int, int] | None = None
 
     @property
     def fills(self) -> bool:
@@ -94,18 +98,24 @@ def make_layout(size: tuple[int, int], shape: tuple[int, int], annotate: bool) -
         px = font_px(size)
         face = font(px)
         pad, line = max(2, px // 3), face.height + max(1, px // 6)
-        bar_w, tick = max(4, round(px * 0.8)), max(2, px // 4)
-        panel = pad + bar_w + tick + 2 + face.measure("-000.0") + pad
+        bar_w = max(4, round(px * 0.8))
+        panel = pad + bar_w + label_gap(px) + face.measure("-000.0") + pad
         band = 2 * line + pad
         rows, cols = fit(shape, (height - band - 2 * pad, width - panel - 2 * pad))
-        if min(rows, cols) >= MIN_IMAGE:
+        if min(rows, cols) >= MIN_IMAGE and rows > 3 * line:
             x0 = (width - cols - panel) // 2
             y0 = (height - rows - band) // 2
             first = y0 + rows + pad
-            return Layout(size, Rect(x0, y0, cols, rows), px, Rect(x0 + cols + pad, y0, bar_w, rows),
-                          (first, first + line), Rect(x0, first, cols + panel, band))
+            bar = Rect(x0 + cols + pad, y0 + line, bar_w, rows - line)
+            return Layout(size, Rect(x0, y0, cols, rows), px, bar, (first, first + line),
+                          Rect(x0, first, cols + panel, band), (bar.x, y0))
     rows, cols = fit(shape, size)
     return Layout(size, Rect((width - cols) // 2, (height - rows) // 2, cols, rows))
+
+
+def label_gap(px: int) -> int:
+    """Space between the colour bar and its labels: wide enough that a label never reads as "-40"."""
+    return max(3, px // 2)
 
 
 def background(layout: Layout, table: np.ndarray) -> np.ndarray:
@@ -125,8 +135,21 @@ def spot_xy(layout: Layout, shape: tuple[int, int], row: int, col: int) -> tuple
     return (image.x + int((col + 0.5) * image.w / shape[1]), image.y + int((row + 0.5) * image.h / shape[0]))
 
 
+def centre_block(shape: tuple[int, int]) -> tuple[slice, slice]:
+    """The central 1-2 x 1-2 pixels: the ones under the picture's centre cross, whatever the flip or rotation."""
+    rows, cols = shape
+    return slice((rows - 1) // 2, rows // 2 + 1), slice((cols - 1) // 2, cols // 2 + 1)
+
+
+def centre_value(data: np.ndarray, valid: np.ndarray | None = None) -> float | None:
+    """The centre temperature every view shows: the mean of the valid pixels of `centre_block` (None if none)."""
+    block = centre_block(data.shape)
+    centre = data[block] if valid is None else data[block][valid[block]]
+    return float(centre.mean()) if centre.size else None
+
+
 def measure(data: np.ndarray, valid: np.ndarray | None, layout: Layout) -> Readout:
-    """Hottest and coldest valid pixels of `data` and the mean of its central 1-2 x 1-2 valid pixels."""
+    """Hottest and coldest valid pixels of `data` and its `centre_value`."""
     if valid is not None and not valid.any():
         return Readout(None, None, None)
     masked_hot = data if valid is None else np.where(valid, data, -np.inf)
@@ -135,10 +158,7 @@ def measure(data: np.ndarray, valid: np.ndarray | None, layout: Layout) -> Reado
     for flat in (int(np.argmax(masked_hot)), int(np.argmin(masked_cold))):
         row, col = divmod(flat, data.shape[1])
         spots.append(Spot(row, col, float(data[row, col]), *spot_xy(layout, data.shape, row, col)))
-    rows, cols = data.shape
-    block = (slice((rows - 1) // 2, rows // 2 + 1), slice((cols - 1) // 2, cols // 2 + 1))
-    centre = data[block] if valid is None else data[block][valid[block]]
-    return Readout(spots[0], spots[1], float(centre.mean()) if centre.size else None)
+    return Readout(spots[0], spots[1], centre_value(data, valid))
 
 
 def unit_suffix(units: str) -> str:
@@ -176,7 +196,7 @@ def readout_candidates(readout: Readout, units: str) -> list[str]:
 def draw_markers(canvas: np.ndarray, layout: Layout, readout: Readout) -> None:
     """Hottest (triangle up), coldest (triangle down) and centre (cross) markers, white on black outline."""
     px = layout.font_px or MIN_FONT
-    size, thickness = max(7, px), 1 if px < 14 else 2
+    size, thickness = max(7, round(px * 0.75)), 1 if px < 14 else 2
     image = layout.image
     marks = [(cv2.MARKER_CROSS, (image.x + image.w // 2, image.y + image.h // 2))]
     if readout.coldest is not None and readout.hottest is not None:
@@ -188,25 +208,32 @@ def draw_markers(canvas: np.ndarray, layout: Layout, readout: Readout) -> None:
 
 
 def draw_scale(canvas: np.ndarray, layout: Layout, scale: Scale, units: str) -> None:
-    """Tick marks and labels beside the colour bar."""
+    """The unit above the colour bar; tick notches cut into the bar's edge and labels a gap to its right.
+
+    The notches sit inside the bar (dark on light colours, light on dark) so no line touches a label: a
+    tick beside "40" used to read as "-40".
+    """
     bar, px = layout.bar, layout.font_px
     if bar is None or px is None:
         return
     face = font(px)
+    if layout.unit is not None:
+        draw_text(canvas, unit_suffix(units).strip(), *layout.unit, px, TEXT, BACKGROUND)
     ticks = scale.ticks(max(2, bar.h // (2 * face.height)))
     if units in ("counts", "agc"):
         decimals = 0
     else:  # round ticks print exactly; equalised ticks are arbitrary values, shown to 0.1
         decimals = tick_decimals([v for _, v in ticks]) if scale.quantiles is None else 1
-    tick = max(2, px // 4)
+    notch = max(2, bar.w // 2)
     last_y = None
     for fraction, value in reversed(ticks):
         y = bar.y + round((1.0 - fraction) * (bar.h - 1))
-        cv2.line(canvas, (bar.x + bar.w, y), (bar.x + bar.w + tick - 1, y), TEXT, 1)
+        light = int(canvas[y, bar.x + bar.w - 1].astype(np.int32) @ np.array([299, 587, 114])) > 128_000
+        cv2.line(canvas, (bar.x + bar.w - notch, y), (bar.x + bar.w - 1, y), OUTLINE if light else MARKER, 1)
         top = int(np.clip(y - face.ascent // 2 - face.descent // 2 - 1, 0, canvas.shape[0] - face.height))
         if last_y is not None and top < last_y + face.height:
             continue
-        draw_text(canvas, f"{value:.{decimals}f}", bar.x + bar.w + tick + 2, top, px, TEXT, BACKGROUND)
+        draw_text(canvas, f"{value:.{decimals}f}", bar.x + bar.w + label_gap(px), top, px, TEXT, BACKGROUND)
         last_y = top
 
 

@@ -77,6 +77,8 @@ class Renderer:
         self.flip = flip
         self.rotate = rotate
         self.filters = filters or FrameFilters()
+        #: Extra caption parts, such as a filter a live view applies before the frames reach the renderer.
+        self.caption_notes: tuple[str, ...] = ()
         self._filter_units: str | None = None
 
     # Settings: each setter validates, and drops what depended on the old value.
@@ -241,6 +243,7 @@ class Renderer:
         """Caption candidates, longest first: colormap, upscaler, active filters and the frame's local time."""
         when: datetime = frame.timestamp.astimezone()  # type: ignore[union-attr]
         parts = [self._cmap, self._upscaler] + ([self.filters.describe()] if self.filters.active else [])
+        parts += list(self.caption_notes)
         settings = " · ".join(parts)
         return [f"{settings} · {when:%Y-%m-%d %H:%M:%S}", f"{settings} · {when:%H:%M:%S}", f"{when:%H:%M:%S}"]
 

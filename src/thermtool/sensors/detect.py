@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..buses.i2c import i2c_bus_paths, open_error_advice
+from ..errors import install_hint
 from . import probes
 
 MLX90640_ADDRESS = 0x33
@@ -63,7 +64,7 @@ def probe_i2c(paths: list[Path] | None = None) -> tuple[list[Finding], list[str]
     try:
         from smbus2 import SMBus
     except ImportError:
-        return findings, ["smbus2 is not installed: pip install 'thermtool[mlx90640]' to probe I2C"]
+        return findings, [f"smbus2 is not installed: {install_hint('mlx90640')} to probe I2C"]
     for path in paths:
         try:
             bus = SMBus(str(path))

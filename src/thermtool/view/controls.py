@@ -72,9 +72,13 @@ def key_label(key: str) -> str:
     return {"escape": "Esc", "space": "space"}.get(key, key)
 
 
-def help_lines() -> list[str]:
-    """The key table as lines ("c        next colormap"), for help overlays."""
-    return [f"{'/'.join(key_label(k) for k in c.keys):<9}{c.description}" for c in CONTROLS]
+def help_lines(extra: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """The key table as lines ("c        next colormap"), then `extra` (name, description) rows after a blank
+    line, all with one key column width, for monospace help overlays."""
+    rows = [("/".join(key_label(k) for k in c.keys), c.description) for c in CONTROLS]
+    width = max(len(name) for name, _ in [*rows, *extra]) + 3
+    lines = [f"{name:<{width}}{text}" for name, text in rows]
+    return lines + ([""] + [f"{name:<{width}}{text}" for name, text in extra] if extra else [])
 
 
 def cycle_names(start: str, available: Sequence[str], preferred: Sequence[str] = ()) -> tuple[str, ...]:

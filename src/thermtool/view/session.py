@@ -186,6 +186,7 @@ class ViewSession:
                 return None
             self._sync()
             renderer = self.renderer
+            renderer.caption_notes = (self.filters.describe(),) if self.filters.active else ()
             saved = renderer.size, renderer.annotate
             wanted = size or self.options.size, self.options.annotate if annotate is None else annotate
             if wanted != saved:

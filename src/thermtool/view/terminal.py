@@ -3,7 +3,8 @@
 Each character cell is an upper half block whose foreground is the top pixel and background the bottom
 one; a cell whose two pixels match is a space on that background. Colour codes are written only when they
 change along a line, which keeps a frame small enough for SSH over Wi-Fi (see benchmarks/view.py).
-Truecolor terminals get exact colours; others the nearest of the xterm 256-colour palette.
+Truecolor terminals get exact colours; others the nearest of the xterm 256-colour palette. SSH does not
+forward COLORTERM, so a 256-colour TERM over SSH is taken as truecolor (`detect_color_system`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from .keys import KeyReader
 from .session import ViewSession
 
 COLOR_SYSTEMS = ("truecolor", "256")
+#: TERM values of terminals known to draw 24-bit colour (their terminfo says so, or their docs do).
+TRUECOLOR_TERMS = ("-direct", "truecolor", "24bit", "kitty", "alacritty", "foot", "wezterm", "ghostty", "iterm")
 UPPER_HALF = "▀"
 LOWER_HALF = "▄"
 RESET = "\x1b[0m"
@@ -53,6 +56,23 @@ def xterm256(colours: np.ndarray) -> np.ndarray:
     grey_rgb = GREY_LEVELS[grey][:, None]
     use_grey = ((rgb - grey_rgb) ** 2).sum(axis=1) < ((rgb - cube_rgb) ** 2).sum(axis=1)
     return np.where(use_grey, 232 + grey, 16 + 36 * cube[:, 0] + 6 * cube[:, 1] + cube[:, 2]).astype(np.int32)
+
+
+def detect_color_system(environ: dict[str, str], rich_detected: str | None) -> str:
+    """"truecolor" or "256" for `--colors auto`.
+
+    COLORTERM (or rich's own detection) decides when present. SSH does not forward COLORTERM, so over SSH a
+    256-colour TERM (what terminals send) is taken as truecolor: the terminals people SSH from (Windows
+    Terminal, iTerm2, GNOME Terminal, Konsole, kitty, PuTTY) draw 24-bit colour. `--colors 256` is the
+    way out for one that does not (macOS Terminal before macOS 26).
+    """
+    term = environ.get("TERM", "").lower()
+    if environ.get("COLORTERM", "").lower() in ("truecolor", "24bit") or rich_detected == "truecolor":
+        return "truecolor"
+    if any(name in term for name in TRUECOLOR_TERMS):
+        return "truecolor"
+    over_ssh = any(environ.get(name) for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
+    return "truecolor" if over_ssh and term.endswith("256color") else "256"
 
 
 def _colour_codes(colours: np.ndarray, color_system: str) -> tuple[list[str], list[str]]:
@@ -180,9 +200,8 @@ class TerminalView:
         self.session = session
         self.output = CountingWriter(stream or sys.stdout)
         self.console = Console(file=self.output, highlight=False)  # type: ignore[arg-type]
-        detected = self.console.color_system
         self.color_system = color_system if color_system != "auto" else (
-            "truecolor" if detected == "truecolor" else "256")
+            detect_color_system(dict(os.environ), self.console.color_system))
         self.keys = keys or KeyReader()
         self.frame_bytes = 0
         self._size: tuple[int, int] | None = None

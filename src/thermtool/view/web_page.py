@@ -11,28 +11,48 @@ import json
 
 from .controls import CONTROLS, KEYMAP, key_label
 
+#: The page fills the viewport: the picture takes the space the controls leave (beside them on a wide screen,
+#: above them on a tall one) and is scaled to fit it both ways, so nothing needs scrolling.
 STYLE = """
 :root { color-scheme: dark; font-family: system-ui, sans-serif; }
-body { margin: 0; background: #161616; color: #e8e8e8; }
-header { display: flex; gap: 1em; align-items: baseline; padding: .4em .8em; background: #222; }
-header h1 { font-size: 1.1em; margin: 0; }
+html, body { height: 100%; }
+body { margin: 0; background: #161616; color: #e8e8e8; display: flex; flex-direction: column;
+       height: 100vh; height: 100dvh; overflow: hidden; }
+header { display: flex; gap: 1em; align-items: baseline; padding: .25em .8em; background: #222; flex: none; }
+header h1 { font-size: 1em; margin: 0; }
 #conn { color: #9a9a9a; font-size: .85em; }
-main { max-width: 760px; margin: 0 auto; padding: .5em; }
-#stage { position: relative; line-height: 0; }
-#live { width: 100%; height: auto; cursor: crosshair; background: #000; min-height: 120px; touch-action: none; }
-#help { position: absolute; inset: 8% 10%; background: rgba(0,0,0,.85); border: 1px solid #666; padding: 1em;
-        line-height: 1.5; overflow: auto; font-family: ui-monospace, monospace; font-size: .9em; }
+main { flex: 1 1 auto; min-height: 0; display: flex; flex-direction: column; gap: .4em; padding: .4em; }
+#stage { position: relative; flex: 0 1 auto; min-height: 0; min-width: 0; aspect-ratio: var(--aspect, 4 / 3); }
+#live { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; cursor: crosshair;
+        touch-action: none; user-select: none; -webkit-user-select: none; -webkit-touch-callout: none; }
+#panel { flex: none; overflow: hidden auto; }
+#help { position: absolute; inset: 4% 4%; background: rgba(0,0,0,.88); border: 1px solid #666; padding: .8em;
+        line-height: 1.45; overflow: auto; font-family: ui-monospace, monospace; font-size: .9em; z-index: 1; }
 #help[hidden] { display: none; }
-#help td { padding: 0 1em 0 0; }
-.row { margin: .45em 0; font-variant-numeric: tabular-nums; }
+#help td { padding: 0 1em 0 0; vertical-align: top; white-space: nowrap; }
+#help td + td { white-space: normal; }
+.row { margin: .3em 0; font-variant-numeric: tabular-nums; }
 .row b { color: #fff; }
 #settings { color: #c8c8c8; }
-#buttons { display: flex; flex-wrap: wrap; gap: .35em; }
-#buttons button { font: inherit; font-size: .9em; padding: .5em .7em; border-radius: .35em; border: 1px solid #555;
+#fps { white-space: nowrap; }
+#buttons { display: flex; flex-wrap: wrap; gap: .3em; }
+#buttons button { font: inherit; font-size: .85em; padding: .45em .6em; border-radius: .35em; border: 1px solid #555;
                   background: #2b2b2b; color: #eee; cursor: pointer; }
 #buttons button:active, #buttons button.on { background: #4a3b12; border-color: #c90; }
 #buttons kbd { color: #aaa; font-size: .8em; margin-left: .3em; }
+#message { overflow-wrap: anywhere; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2;
+           overflow: hidden; }
 #message a { color: #fc6; }
+@media (min-aspect-ratio: 5/4) {
+  main { flex-direction: row; }
+  #stage { flex: 1 1 auto; aspect-ratio: auto; }
+  #panel { width: clamp(15em, 30vw, 24em); }
+}
+@media (max-height: 500px) {
+  header { padding: .1em .8em; font-size: .85em; }
+  .row { margin: .15em 0; font-size: .9em; }
+  #buttons button { padding: .3em .45em; font-size: .8em; }
+}
 """
 
 SCRIPT = """
@@ -85,7 +105,9 @@ async function snapshot() {
   const name = (response.headers.get("Content-Disposition") || "").split('"')[1] || "snapshot.png";
   const url = URL.createObjectURL(await response.blob());
   const message = $("message");
-  message.textContent = "saved on the server: " + (response.headers.get("X-Thermtool-Saved") || name) + " ";
+  const saved = response.headers.get("X-Thermtool-Saved") || name;
+  message.textContent = "saved on the server: " + saved.split(", ").map((p) => p.split("/").pop()).join(", ") + " ";
+  message.title = saved;
   const link = document.createElement("a");
   link.href = url; link.download = name; link.textContent = "download";
   message.appendChild(link);
@@ -98,8 +120,12 @@ function showStatus(status) {
   if (r) {
     $("min").textContent = fmt(r.min, r.units);
     $("max").textContent = fmt(r.max, r.units);
-    $("spot").textContent = fmt(r.spot, r.units) + (s && s.spot ? " (pinned " + s.spot.join(",") + ")" : "");
+    const pinned = Boolean(s && s.spot);
+    $("spot-name").textContent = pinned ? "spot" : "centre";
+    $("spot").textContent = fmt(r.spot, r.units) + (pinned ? " (pinned " + s.spot.join(",") + ")" : "");
   }
+  const v = status.view;
+  if (v) document.documentElement.style.setProperty("--aspect", v.picture[1] + " / " + v.picture[0]);
   if (status.fps !== undefined) $("fps").textContent = status.fps.toFixed(1) + " fps";
   if (s) {
     $("settings").textContent = [s.cmap, s.upscaler, s.units, s.range + (s.locked ? " locked" : ""),
@@ -140,11 +166,20 @@ function sensorPixel(x, y) {
   if (v.flip === "v" || v.flip === "both") r = R - 1 - r;
   return [r, c];
 }
-function pictureXY(event) {
+// Where the picture is drawn, in page pixels: the <img> box with the picture fitted inside (object-fit: contain).
+function pictureBox() {
   const img = $("live"), v = T.status && T.status.view;
   if (!v || !img.clientWidth) return null;
-  const box = img.getBoundingClientRect();
-  return [(event.clientX - box.left) * v.picture[1] / box.width, (event.clientY - box.top) * v.picture[0] / box.height];
+  const box = img.getBoundingClientRect(), [h, w] = v.picture;
+  const scale = Math.min(box.width / w, box.height / h);
+  return {x: box.left + (box.width - w * scale) / 2, y: box.top + (box.height - h * scale) / 2,
+          width: w * scale, height: h * scale, scale};
+}
+T.pictureBox = pictureBox;
+function pictureXY(event) {
+  const box = pictureBox();
+  if (!box) return null;
+  return [(event.clientX - box.x) / box.scale, (event.clientY - box.y) / box.scale];
 }
 function showPointer(event) {
   const xy = pictureXY(event), pixel = xy && sensorPixel(xy[0], xy[1]);
@@ -185,9 +220,19 @@ function start() {
   });
   const img = $("live");
   img.addEventListener("pointermove", showPointer);
+  img.addEventListener("pointerdown", showPointer);  // a tap shows the temperature under the finger
   img.addEventListener("click", (event) => {
     const xy = pictureXY(event), pixel = xy && sensorPixel(xy[0], xy[1]);
     if (pixel) send("api/state", {spot: pixel}).then((r) => r.json()).then(showStatus).catch((e) => say(e.message));
+  });
+  let lastTap = {time: 0, x: 0, y: 0}, lastSave = -1e9;
+  const save = (time) => { if (time - lastSave > 600) { lastSave = time; act("snapshot"); } };
+  img.addEventListener("dblclick", (event) => { event.preventDefault(); save(event.timeStamp); });
+  img.addEventListener("pointerup", (event) => {  // touch screens: two taps close in time and place
+    if (event.pointerType === "mouse") return;
+    const near = Math.hypot(event.clientX - lastTap.x, event.clientY - lastTap.y) < 40;
+    if (event.timeStamp - lastTap.time < 400 && near) { lastTap.time = 0; save(event.timeStamp); return; }
+    lastTap = {time: event.timeStamp, x: event.clientX, y: event.clientY};
   });
   img.addEventListener("contextmenu", (event) => {
     event.preventDefault();
@@ -215,8 +260,8 @@ def _buttons(allow_quit: bool) -> str:
 def _help_table() -> str:
     rows = "".join(f"<tr><td>{html.escape('/'.join(key_label(k) for k in c.keys))}</td>"
                    f"<td>{html.escape(c.description)}</td></tr>" for c in CONTROLS)
-    return (f"<table>{rows}</table><p>Click the picture to pin the spot meter, right-click (long press) "
-            "to unpin.</p>")
+    return (f"<table>{rows}</table><p>Click (tap) the picture to pin the spot meter, right-click (long press) "
+            "to unpin, double-click (double-tap) to save a snapshot.</p>")
 
 
 def page_html(allow_quit: bool = False) -> str:
@@ -235,14 +280,16 @@ def page_html(allow_quit: bool = False) -> str:
 <main>
 <div id="stage"><img id="live" src="stream.mjpg" alt="live thermal picture">
 <div id="help" hidden>{_help_table()}</div></div>
+<div id="panel">
 <div class="row">under the pointer: <b id="under">--</b></div>
-<div class="row">min <b id="min">--</b> &nbsp; max <b id="max">--</b> &nbsp; spot <b id="spot">--</b>
-&nbsp; <span id="fps"></span></div>
+<div class="row">min <b id="min">--</b> &nbsp; max <b id="max">--</b>
+&nbsp; <span id="spot-name">centre</span> <b id="spot">--</b> &nbsp; <span id="fps"></span></div>
 <div class="row" id="settings"></div>
 <div id="buttons">
 {_buttons(allow_quit)}
 </div>
 <div class="row" id="message"></div>
+</div>
 </main>
 <script>{script}</script>
 </body>

@@ -24,7 +24,7 @@ POLL_MS = 20
 STATUS_PX = 50
 DPI = 100.0
 BACKGROUND, TEXT = "#181818", "#e0e0e0"
-MOUSE_HELP = ("click    pin the spot meter", "right    unpin it", "double   save a snapshot")
+MOUSE_HELP = (("click", "pin the spot meter"), ("right", "unpin it"), ("double", "save a snapshot"))
 
 
 class NoDisplayError(ThermtoolError):
@@ -84,8 +84,9 @@ class WindowView:
                                       animated=True)
         self.status = self.figure.text(0.01, strip * 0.5, "", fontsize=8.5, family="monospace", animated=True,
                                        va="center", linespacing=1.3, color=TEXT)
-        self.help = self.axes.text(0.5, 0.5, "\n".join([*help_lines(), "", *MOUSE_HELP]), transform=self.axes.transAxes,
-                                   ha="center", va="center", family="monospace", fontsize=10, color="white",
+        self.help = self.axes.text(0.5, 0.5, "\n".join(help_lines(MOUSE_HELP)), transform=self.axes.transAxes,
+                                   ha="center", va="center", multialignment="left",  # one straight key column
+                                   family="monospace", fontsize=10, color="white",
                                    animated=True, visible=False,
                                    bbox={"facecolor": "black", "alpha": 0.8, "edgecolor": "0.6", "pad": 10})
         canvas.mpl_connect("draw_event", self._on_draw)

@@ -14,6 +14,7 @@ from ...clock import Clock, SystemClock, VirtualClock
 from ...emulators.i2c import FakeI2CBus
 from ...emulators.mlx90640 import MLX90640Emulator
 from ...errors import InputError
+from ...frame import Frame
 from ..scenes import make_scene
 from ..simulated import MLX90640_SHAPE, SceneSource
 from .device import REFRESH_RATES, MLX90640Sensor
@@ -32,14 +33,37 @@ class SimulatedMLX90640(MLX90640Sensor):
 
     kind = "sim"
 
-    def __init__(self, emulator: MLX90640Emulator, bus: FakeI2CBus, seed: int, **options: Any) -> None:
+    def __init__(self, emulator: MLX90640Emulator, bus: FakeI2CBus, seed: int, keep_rate: float | None = None,
+                 **options: Any) -> None:
         super().__init__(bus, bus=f"emulated I2C at {bus.frequency // 1000} kHz", clock=bus.clock, **options)
         self.emulator = emulator
         self.seed = seed
         self.extra_meta = {"simulated": True}
+        self.keep_rate = keep_rate
+        self._due: float | None = None
+
+    def _open(self) -> None:
+        self._due = None
+        super()._open()
+
+    def _read(self, timeout: float | None) -> Frame:
+        """The next frame; with `keep_rate` (a rate between the sensor's own) frames come that far apart."""
+        frame = super()._read(timeout)
+        if self.keep_rate is None:
+            return frame
+        period = 1.0 / self.keep_rate
+        now = self.clock.monotonic()
+        while self._due is not None and now < self._due - period / 4:  # early: this frame is skipped
+            frame = super()._read(timeout)
+            now = self.clock.monotonic()
+        if self._due is None or now > self._due + period:  # first frame, or far behind: no burst to catch up
+            self._due = now
+        self._due += period
+        return frame
 
     def _info(self) -> dict[str, Any]:
-        return {**super()._info(), "simulated": True, "seed": self.seed}
+        info = {**super()._info(), "simulated": True, "seed": self.seed}
+        return {**info, "rate_hz": self.keep_rate} if self.keep_rate else info
 
 
 def open_sim(target: str | None, *, rate: float | None = None, refresh_hz: float | None = None,
@@ -47,7 +71,11 @@ def open_sim(target: str | None, *, rate: float | None = None, refresh_hz: float
              reflected_temp: float | None = None, pattern: str | None = None, resolution: int | None = None,
              per_subpage: bool = False, bus_hz: int = DEFAULT_BUS_HZ,
              timeout: float | None = None, scene: str | None = None) -> SimulatedMLX90640:
-    """The simulated MLX90640 (24x32): `rate` full frames/s (default 4) = half the `refresh_hz` it sets."""
+    """The simulated MLX90640 (32x24): `rate` full frames/s (default 4) = half the `refresh_hz` it sets.
+
+    A `rate` the sensor does not deliver (`--rate 20`) sets the next refresh rate up and keeps frames at
+    `rate` by skipping the extra ones.
+    """
     if target:
         raise InputError(f"sensor 'sim' takes no target, got sim:{target}")
     refresh = _refresh_for(rate, refresh_hz)
@@ -67,7 +95,8 @@ def open_sim(target: str | None, *, rate: float | None = None, refresh_hz: float
                                 ta=source.scene.ambient + SELF_HEATING_C, emissivity=emissivity,
                                 reflected_temp=reflected_temp)
     bus.attach(0x33, emulator)
-    return SimulatedMLX90640(emulator, bus, source.seed, refresh_hz=refresh, emissivity=emissivity,
+    keep = rate if rate is not None and abs(2 * rate - refresh) > 1e-9 else None
+    return SimulatedMLX90640(emulator, bus, source.seed, keep, refresh_hz=refresh, emissivity=emissivity,
                              reflected_temp=reflected_temp, pattern=pattern, resolution=resolution,
                              per_subpage=per_subpage, timeout=timeout)
 
@@ -80,8 +109,9 @@ def _refresh_for(rate: float | None, refresh_hz: float | None) -> float:
     if refresh_hz is not None:
         return float(refresh_hz)
     wanted = 2 * (DEFAULT_RATE if rate is None else float(rate))
-    if not any(abs(wanted - r) < 1e-9 for r in REFRESH_RATES):
+    faster = [r for r in REFRESH_RATES if r >= wanted - 1e-9]
+    if not faster:
         valid = ", ".join(f"{r / 2:g}" for r in REFRESH_RATES)
-        raise InputError(f"sim rate {wanted / 2:g} frames/s is not one the MLX90640 delivers (full frames "
-                         f"come at half its refresh rate); valid: {valid}")
-    return wanted
+        raise InputError(f"sim rate {wanted / 2:g} frames/s is above the MLX90640's fastest, "
+                         f"{max(REFRESH_RATES) / 2:g} full frames/s; valid: {valid} or any rate in between")
+    return min(faster)
