@@ -43,13 +43,16 @@ NOT_RUN = {
     "-m pytest": "runs this test suite",
     "--sensor mlx90640": "needs an MLX90640 on I2C",
     "--sensor lepton": "needs a FLIR Lepton on SPI",
+    "--sensor mlx90641": "needs an MLX90641 on I2C",
+    "--sensor amg88xx": "needs a Grid-EYE on I2C",
+    "--sensor uvc": "needs a USB thermal camera",
     "thermal-pi.local": "needs a second machine running thermtool serve",
     "jetson.lan": "needs a second machine running thermtool serve",
     "lepton-raw.npz": "needs a recording of raw 14-bit counts from a real Lepton (--no-radiometry)",
     "notify-send": "needs a camera (no --sensor: it detects hardware) and a desktop to notify",
 }
 #: Python blocks that make files a page's examples read, by a piece of their text; run before the examples.
-SETUP = {"docs/analysis.md": ['np.savetxt("clicks.csv"']}
+SETUP = {"docs/analysis.md": ['np.savetxt("clicks.csv"'], "docs/watch.md": ['np.save("clip.npy"']}
 #: Files a page says the user brings, and where the test takes them from.
 GIVEN = {"docs/analysis.md": {"screenshot.png": "docs/images/analysis-screenshot.png"}}
 #: Seconds of frame time for a `watch` example without an end (scenes run forever).
