@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
 
@@ -29,14 +29,20 @@ class StopRequest:
 
 
 @contextlib.contextmanager
-def graceful_stop() -> Iterator[StopRequest]:
-    """Install the handlers for the duration of a loop, then restore the previous ones."""
+def graceful_stop(interrupt: Callable[[], None] | None = None) -> Iterator[StopRequest]:
+    """Install the handlers for the duration of a loop, then restore the previous ones.
+
+    `interrupt` (e.g. `Sensor.interrupt`) is called on the first signal so a read blocked in a sensor gives up
+    within a second; it must be signal-safe (set a flag, take no lock).
+    """
     request = StopRequest()
 
     def handle(signum: int, _frame: FrameType | None) -> None:
         if request.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         request.signum = signum
+        if interrupt is not None:
+            interrupt()
 
     previous = {sig: signal.signal(sig, handle) for sig in EXIT_CODES}
     try:

@@ -91,11 +91,11 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
     def emit(event: Event) -> None:
         click.echo(event.to_json() if as_json else event.describe())
 
-    with contextlib.ExitStack() as stack:
+    with graceful_stop(sensor.interrupt) as stop, contextlib.ExitStack() as stack:
         hook = None
         if argv is not None:
             hook = CommandHook(argv, timeout=exec_timeout, warn=report.warn, detail=report.detail)
-            stack.callback(hook.close)
+            stack.callback(hook.close, lambda: stop.requested)
         stack.enter_context(sensor)
         period = 1.0 / (rate or float(sensor.info.get("rate_hz") or 1.0))
         publisher = None
@@ -114,9 +114,8 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
                 report.info(f"background learned; watching for objects at least {detector.min_delta:g} "
                             f"{watcher.units} (and {k_sigma:g} sigma) warmer, {detector.min_area} px or larger")
 
-        with graceful_stop() as stop:
-            stats = run_watch(sensor, watcher, outputs, count=count, duration=duration,
-                              should_stop=lambda: stop.requested, on_ready=ready)
+        stats = run_watch(sensor, watcher, outputs, count=count, duration=duration,
+                          should_stop=lambda: stop.requested, on_ready=ready)
     if watcher.times.guessed:
         report.warn(f"{watcher.times.guessed} frame(s) had no newer timestamp; spaced {period:g} s apart "
                     "(set --rate)")
