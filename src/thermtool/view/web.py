@@ -39,13 +39,14 @@ from ..frame import Frame, as_utc
 from .controls import Effect, action_for_key
 from .hub import Latest
 from .session import Picture, ViewSession
+from .web_guard import GuardedHTTPServer, connection_cap, raise_fd_limit
 from .web_page import page_html
 from .web_security import TOKEN_COOKIE, host_allowed, is_loopback, same_origin, token_matches
 from .wire import encode_frame
 
 try:
-    import tornado.httpserver
     import tornado.iostream
+    import tornado.log
     import tornado.netutil
     import tornado.web
     import tornado.websocket
@@ -58,6 +59,8 @@ MAX_FRAME_WAIT = 30.0
 #: How often the serve loop checks for a stop request (seconds).
 STOP_POLL = 0.2
 MAX_BODY = 64 * 1024
+#: Largest request header block (bytes).
+MAX_HEADER = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class WebOptions:
     max_clients: int = 10
     quality: int = 80
     allow_quit: bool = False
+    idle_timeout: float = 10.0
 
 
 @dataclass
@@ -108,7 +112,7 @@ class WebServer:
         self.pictures: Latest[Published] = Latest()
         self.frames: Latest[tuple[Frame, bytes]] = Latest()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="thermtool-render")
-        self._http: tornado.httpserver.HTTPServer | None = None
+        self._http: GuardedHTTPServer | None = None
         self._render_task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._quit: asyncio.Event | None = None
@@ -144,7 +148,11 @@ class WebServer:
         except OSError as exc:
             raise InputError(f"cannot listen on {self.options.host}:{self.options.port} ({exc.strerror}); "
                              "try another --port or --host") from None
-        self._http = tornado.httpserver.HTTPServer(self.application(), max_body_size=MAX_BODY)
+        self._http = GuardedHTTPServer(self.application(), max_body_size=MAX_BODY, max_header_size=MAX_HEADER,
+                                       idle_connection_timeout=self.options.idle_timeout,
+                                       body_timeout=self.options.idle_timeout,
+                                       max_connections=connection_cap(raise_fd_limit()),
+                                       others=lambda: self.stats.ws_clients)
         self._http.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         loop = self._loop
@@ -271,6 +279,14 @@ class WebServer:
         status["state"] = self.session.state.to_json()
         return status
 
+    def connection_stats(self) -> dict[str, int]:
+        """Open client connections, the cap, and connections evicted or refused at the cap."""
+        http = self._http
+        if http is None:
+            return {}
+        return {"connections": http.open_connections, "connection_cap": http.max_connections,
+                "evicted_connections": http.evicted, "refused_connections": http.refused}
+
     @contextlib.contextmanager
     def client_slot(self, kind: str) -> Iterator[None]:
         """Count a streaming client of `kind` ("stream"/"ws") for as long as it is connected; 503 past the limit."""
@@ -329,8 +345,7 @@ class BaseHandler(tornado.web.RequestHandler):
         check_access(self, self.server)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if not _log_refusal(self.server, self, value):
-            super().log_exception(typ, value, tb)
+        _log_failure(self.server, self, typ, value, tb)
 
     def guard_write(self) -> None:
         """Refuse a state-changing request coming from another site."""
@@ -350,15 +365,16 @@ class BaseHandler(tornado.web.RequestHandler):
         self.finish(json.dumps({"error": message, "status": status_code}))
 
 
-def _log_refusal(server: WebServer, handler: tornado.web.RequestHandler, error: Any) -> bool:
-    """Refused requests (HTTP errors) go to the server's log, not to tornado's warnings; True when handled."""
-    if not isinstance(error, tornado.web.HTTPError):
-        return False
-    if server.log is not None:
-        request = handler.request
-        server.log(f"refused {request.method} {request.path} ({request.remote_ip}): {error.status_code} "
-                   f"{error.log_message or error.reason or ''}")
-    return True
+def _log_failure(server: WebServer, handler: tornado.web.RequestHandler, typ: Any, error: Any, tb: Any) -> None:
+    """Refused requests go to the server's log as one line; a server fault is logged with its traceback but
+    only the method and path of the request (never its query, cookies or headers: they may hold the token)."""
+    request = handler.request
+    if isinstance(error, tornado.web.HTTPError):
+        if server.log is not None:
+            server.log(f"refused {request.method} {request.path} ({request.remote_ip}): {error.status_code} "
+                       f"{error.log_message or error.reason or ''}")
+        return
+    tornado.log.app_log.error("internal error in %s %s", request.method, request.path, exc_info=(typ, error, tb))
 
 
 def check_access(handler: tornado.web.RequestHandler, server: WebServer) -> None:
@@ -454,7 +470,7 @@ class StateHandler(BaseHandler):
             effect = Effect.NONE
             if action is not None:
                 effect = await asyncio.get_running_loop().run_in_executor(None, session.act, str(action))
-        except InputError as exc:
+        except (InputError, TypeError, ValueError) as exc:  # whatever the JSON holds, a bad value is the client's
             raise tornado.web.HTTPError(400, str(exc), reason="Bad setting") from None
         self.server.changed()
         if effect is Effect.QUIT:
@@ -468,8 +484,8 @@ def _json_body(handler: tornado.web.RequestHandler) -> dict[str, Any]:
         raise tornado.web.HTTPError(415, "send the settings as application/json", reason="JSON required")
     try:
         values = json.loads(handler.request.body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise tornado.web.HTTPError(400, f"broken JSON: {exc}", reason="Bad JSON") from None
+    except (ValueError, RecursionError) as exc:  # broken, not UTF-8, or nested too deep to parse
+        raise tornado.web.HTTPError(400, f"broken JSON: {type(exc).__name__}", reason="Bad JSON") from None
     if not isinstance(values, dict):
         raise tornado.web.HTTPError(400, "the body must be a JSON object", reason="Bad JSON")
     return values
@@ -532,7 +548,8 @@ class StatsHandler(BaseHandler):
     """GET /api/stats: counters (camera frames, pictures rendered and encoded, clients, parts sent)."""
 
     def get(self) -> None:
-        self.write_json({**asdict(self.server.stats), "fps": round(self.server.session.feed.fps, 2)})
+        self.write_json({**asdict(self.server.stats), **self.server.connection_stats(),
+                         "fps": round(self.server.session.feed.fps, 2)})
 
 
 class FramesSocket(tornado.websocket.WebSocketHandler):
@@ -547,8 +564,7 @@ class FramesSocket(tornado.websocket.WebSocketHandler):
         check_access(self, self.server)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if not _log_refusal(self.server, self, value):
-            super().log_exception(typ, value, tb)
+        _log_failure(self.server, self, typ, value, tb)
 
     async def open(self, *args: str, **kwargs: str) -> None:
         slot = contextlib.ExitStack()
