@@ -340,3 +340,32 @@ def test_port_in_use_is_a_clear_error(live: ServerThread, tmp_path: Path) -> Non
     session = ViewSession(FrameFeed(open_sensor("sim", seed=1)), initial_state(), ViewOptions(snapshot_dir=tmp_path))
     with pytest.raises(InputError, match="cannot listen"):
         ServerThread(WebServer(session, WebOptions(port=live.server.port))).start()
+
+
+def _stalled_reader(port: int, path: str, extra: bytes = b"") -> socket.socket:
+    """A client that asks for a stream and then never reads (a tiny receive buffer fills at once)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode() + extra + b"\r\n")
+    return sock
+
+
+def test_stalled_readers_lose_their_slot(tmp_path: Path) -> None:
+    websocket = (b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+    server = serve(tmp_path, open_sensor("sim-lepton"), size=(480, 640), max_clients=2, quality=100,
+                   write_timeout=0.5)
+    port = server.server.port
+    stalled = [_stalled_reader(port, "/stream.mjpg"), _stalled_reader(port, "/ws", websocket)]
+    try:
+        wait_for(lambda: server.server.stats.stream_clients + server.server.stats.ws_clients == 2)
+        wait_for(lambda: server.server.stats.stalled_clients == 2, timeout=30.0)
+        wait_for(lambda: server.server.stats.stream_clients + server.server.stats.ws_clients == 0)
+        reader = MJPEGReader(server)
+        assert reader.status == 200 and reader.part()
+        reader.close()
+    finally:
+        for sock in stalled:
+            sock.close()
+        server.stop()

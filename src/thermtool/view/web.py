@@ -74,6 +74,7 @@ class WebOptions:
     quality: int = 80
     allow_quit: bool = False
     idle_timeout: float = 10.0
+    write_timeout: float = 10.0
 
 
 @dataclass
@@ -88,6 +89,7 @@ class WebStats:
     parts_sent: int = 0
     ws_frames_sent: int = 0
     refused_clients: int = 0
+    stalled_clients: int = 0
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,23 @@ class WebServer:
         status["state"] = self.session.state.to_json()
         return status
 
+    async def written(self, flushing: Any, stream: tornado.iostream.IOStream | None) -> bool:
+        """Wait for a client's write to drain; past the write timeout the client is stalled: its connection
+        is closed (freeing its slot) and False returned, as for a client that went away."""
+        future = asyncio.ensure_future(flushing)
+        done, _ = await asyncio.wait({future}, timeout=self.options.write_timeout)  # never cancels tornado's write
+        if not done:
+            self.stats.stalled_clients += 1
+            if stream is not None:
+                stream.close()  # fails the pending write with StreamClosedError, which tornado itself retrieves
+            return False
+        error = future.exception()
+        if isinstance(error, (tornado.iostream.StreamClosedError, tornado.websocket.WebSocketClosedError)):
+            return False
+        if error is not None:
+            raise error
+        return True
+
     def connection_stats(self) -> dict[str, int]:
         """Open client connections, the cap, and connections evicted or refused at the cap."""
         http = self._http
@@ -429,9 +448,7 @@ class StreamHandler(BaseHandler):
                 head = (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(published.jpeg)}\r\n"
                         f"X-Frame-Seq: {published.status['seq']}\r\n\r\n").encode("ascii")
                 self.write(head + published.jpeg + b"\r\n")
-                try:
-                    await self.flush()
-                except tornado.iostream.StreamClosedError:
+                if not await self.server.written(self.flush(), self.request.connection.stream):
                     break
                 self.server.stats.parts_sent += 1
 
@@ -583,16 +600,22 @@ class FramesSocket(tornado.websocket.WebSocketHandler):
         with contextlib.suppress(tornado.websocket.WebSocketClosedError, tornado.iostream.StreamClosedError):
             while (item := await self.server.frames.wait(after)) is not None:
                 after, (_, payload) = item
-                await self.write_message(payload, binary=True)
+                if not await self.server.written(self.write_message(payload, binary=True), self._stream()):
+                    break
                 self.server.stats.ws_frames_sent += 1
         self.close()
+
+    def _stream(self) -> tornado.iostream.IOStream | None:
+        return getattr(self.ws_connection, "stream", None)
 
     async def _send_status(self) -> None:
         after = 0
         with contextlib.suppress(tornado.websocket.WebSocketClosedError, tornado.iostream.StreamClosedError):
             while (item := await self.server.pictures.wait(after)) is not None:
                 after, published = item
-                await self.write_message(json.dumps(published.status, default=str))
+                if not await self.server.written(self.write_message(json.dumps(published.status, default=str)),
+                                                 self._stream()):
+                    break
 
     def on_message(self, message: str | bytes) -> None:
         """Messages from clients are ignored: settings change through POST /api/state."""
