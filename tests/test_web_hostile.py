@@ -160,3 +160,22 @@ def test_soak_web_memory_and_descriptors_stay_flat(server: tuple[subprocess.Pope
     fds = [s[2] for s in steady]
     assert max(rss) - rss[0] < 24 * 1024, f"RSS grew from {rss[0]} to {max(rss)} KiB"
     assert max(fds) - min(fds) <= 6, f"open descriptors varied: {sorted(set(fds))}"
+
+
+def test_the_token_never_reaches_the_logs(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "thermtool", "--verbose", "serve", "--sensor", "sim", "--port", "0",
+                             "--token", "s3cret-t0ken", "--snapshot-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        port = int(first.strip().rsplit(":", 1)[1].strip("/"))
+        assert _request(port, "GET", "/api/state?token=s3cret-t0ken")[0] == 200
+        assert _request(port, "GET", "/api/state", headers={"Authorization": "Bearer s3cret-t0ken"})[0] == 200
+        assert _request(port, "GET", "/?token=s3cret-t0ken&x=1")[0] == 200
+        assert _request(port, "GET", "/api/stats?token=wrong-guess")[0] == 401
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert "s3cret-t0ken" not in first + out + err and "wrong-guess" not in err
+    assert "GET /api/state" in err and "refused GET /api/stats" in err  # the requests are logged, without queries
