@@ -369,3 +369,26 @@ def test_stalled_readers_lose_their_slot(tmp_path: Path) -> None:
         for sock in stalled:
             sock.close()
         server.stop()
+
+
+def test_the_snapshot_quota_counts_snapshots_and_bytes(tmp_path: Path) -> None:
+    server = serve(tmp_path, max_snapshots=2)
+    try:
+        wait_for(lambda: server.server.stats.pictures > 0)
+        assert request(server, "POST", "/api/snapshot")[0] == 200
+        assert request(server, "POST", "/api/state", {"action": "snapshot"})[0] == 200
+        status, _, body = request(server, "POST", "/api/snapshot")
+        assert status == 507 and "2 of 2 snapshots" in json.loads(body)["error"]
+        assert request(server, "POST", "/api/state", {"key": "s"})[0] == 507
+        quota = server.server.snapshot_quota
+        assert quota.count == 2 and len(list(tmp_path.glob("*.png"))) == 2
+        assert quota.bytes == sum(p.stat().st_size for p in tmp_path.iterdir() if p.is_file())
+    finally:
+        server.stop()
+    server = serve(tmp_path / "small", max_snapshot_bytes=1)
+    try:
+        wait_for(lambda: server.server.stats.pictures > 0)
+        assert request(server, "POST", "/api/snapshot")[0] == 200  # the first one passes; then the bytes are spent
+        assert request(server, "POST", "/api/snapshot")[0] == 507
+    finally:
+        server.stop()

@@ -23,10 +23,13 @@ def web_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add --host, --port, --token, --max-clients, --quality; the command receives them as `web`."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..retention import parse_size
         from ..view.web import WebOptions
 
+        size = kwargs.pop("max_snapshot_bytes")
         web = WebOptions(host=kwargs.pop("host"), port=kwargs.pop("port"), token=kwargs.pop("token") or None,
-                         max_clients=kwargs.pop("max_clients"), quality=kwargs.pop("quality"))
+                         max_clients=kwargs.pop("max_clients"), quality=kwargs.pop("quality"),
+                         max_snapshots=kwargs.pop("max_snapshots"), max_snapshot_bytes=parse_size(size))
         return func(*args, web=web, **kwargs)
 
     options = [
@@ -41,6 +44,10 @@ def web_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Most simultaneous streams (MJPEG + WebSocket); more get HTTP 503."),
         click.option("--quality", type=click.IntRange(10, 100), default=80, show_default=True,
                      help="JPEG quality of the stream."),
+        click.option("--max-snapshots", type=click.IntRange(min=1), default=1000, show_default=True,
+                     help="Most snapshots the page (or any client) may save in one run; then HTTP 507."),
+        click.option("--max-snapshot-bytes", metavar="SIZE", default="512M", show_default=True,
+                     help="Most bytes of snapshot files the page may save in one run (e.g. 200M, 2G)."),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)

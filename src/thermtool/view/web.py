@@ -39,6 +39,7 @@ from ..frame import Frame, as_utc
 from .controls import Effect, action_for_key
 from .hub import Latest
 from .session import Picture, ViewSession
+from .snapshots import SnapshotQuota, SnapshotQuotaError
 from .web_guard import GuardedHTTPServer, connection_cap, raise_fd_limit
 from .web_page import page_html
 from .web_security import TOKEN_COOKIE, host_allowed, is_loopback, same_origin, token_matches
@@ -75,6 +76,8 @@ class WebOptions:
     allow_quit: bool = False
     idle_timeout: float = 10.0
     write_timeout: float = 10.0
+    max_snapshots: int | None = 1000
+    max_snapshot_bytes: int | None = 512 * 1024 * 1024
 
 
 @dataclass
@@ -111,6 +114,7 @@ class WebServer:
         self.port = self.options.port
         self.stream_id = secrets.token_hex(6)
         self.log = log
+        self.snapshot_quota = SnapshotQuota(self.options.max_snapshots, self.options.max_snapshot_bytes)
         self.pictures: Latest[Published] = Latest()
         self.frames: Latest[tuple[Frame, bytes]] = Latest()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="thermtool-render")
@@ -280,6 +284,25 @@ class WebServer:
         status = dict(latest.status) if latest is not None else self.status()
         status["state"] = self.session.state.to_json()
         return status
+
+    async def take_snapshot(self) -> list[Path]:
+        """Save the frame on show (off the loop), within the snapshot quota: HTTP 507 once it is used up."""
+        try:
+            self.snapshot_quota.reserve()
+        except SnapshotQuotaError as exc:
+            raise tornado.web.HTTPError(507, f"{exc}; restart the server or raise --max-snapshots / "
+                                        "--max-snapshot-bytes", reason="Snapshot quota reached") from None
+        try:
+            paths = await asyncio.get_running_loop().run_in_executor(None, self.session.snapshot)
+        except (ThermtoolError, OSError) as exc:  # a full disk is reported, not a traceback
+            self.snapshot_quota.release()
+            raise tornado.web.HTTPError(500, str(exc), reason="Snapshot failed") from None
+        if not paths:
+            self.snapshot_quota.release()
+            raise tornado.web.HTTPError(503, "no frame to save yet", reason="No frame")
+        self.snapshot_quota.add(paths)
+        self.changed()
+        return paths
 
     async def written(self, flushing: Any, stream: tornado.iostream.IOStream | None) -> bool:
         """Wait for a client's write to drain; past the write timeout the client is stalled: its connection
@@ -485,7 +508,9 @@ class StateHandler(BaseHandler):
             if values:
                 session.update(values)
             effect = Effect.NONE
-            if action is not None:
+            if action == "snapshot":
+                await self.server.take_snapshot()
+            elif action is not None:
                 effect = await asyncio.get_running_loop().run_in_executor(None, session.act, str(action))
         except (InputError, TypeError, ValueError) as exc:  # whatever the JSON holds, a bad value is the client's
             raise tornado.web.HTTPError(400, str(exc), reason="Bad setting") from None
@@ -513,13 +538,7 @@ class SnapshotHandler(BaseHandler):
 
     async def post(self) -> None:
         self.guard_write()
-        try:
-            paths = await asyncio.get_running_loop().run_in_executor(None, self.server.session.snapshot)
-        except ThermtoolError as exc:
-            raise tornado.web.HTTPError(500, str(exc), reason="Snapshot failed") from None
-        if not paths:
-            raise tornado.web.HTTPError(503, "no frame to save yet", reason="No frame")
-        self.server.changed()
+        paths = await self.server.take_snapshot()
         png = Path(paths[0])
         self.set_header("Content-Type", "image/png")
         self.set_header("Content-Disposition", f'attachment; filename="{png.name}"')
