@@ -72,6 +72,12 @@ class FrameFeed:
         return 1.0 / self._interval if self._interval > 0.0 else 0.0
 
     @property
+    def age(self) -> float | None:
+        """Seconds since the newest frame arrived (None before the first): how stale the picture on show is."""
+        last = self._last_arrival
+        return None if last is None else time.monotonic() - last
+
+    @property
     def sequence(self) -> int:
         """Number of frames read so far (the sequence number of the newest)."""
         return self._sequence

@@ -208,6 +208,7 @@ class WebServer:
             while not (should_stop() or quit_requested.is_set() or self.session.feed.error is not None):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(quit_requested.wait(), STOP_POLL)
+                self.changed()  # the render loop re-publishes only when the frame, settings or health moved
         finally:
             await self.stop()
         if self.session.feed.error is not None:
@@ -244,9 +245,9 @@ class WebServer:
         while True:
             await wake.wait()
             wake.clear()
-            self.session.refresh()
+            health_moved = self.session.refresh() and self.session.sequence == (shown or (0, 0))[0]
             current = (self.session.sequence, self.session.state.version)
-            if self.session.frame is None or current == shown:
+            if self.session.frame is None or (current == shown and not health_moved):
                 continue
             shown = current
             published = await loop.run_in_executor(self._executor, self._render)
@@ -274,9 +275,11 @@ class WebServer:
             view = {"picture": list(picture.layout.size), "image": [image.x, image.y, image.w, image.h],
                     "shape": list(frame.shape), "flip": session.renderer.flip, "rotate": session.renderer.rotate}
         sequence = picture.sequence if picture is not None else session.sequence
+        health = session.health()
         return {"seq": sequence, "state": state, "readout": readout.to_json() if readout else None,
-                "fps": round(session.feed.fps, 2), "message": session.message, "view": view,
-                "status": session.status(), "allow_quit": self.options.allow_quit}
+                "fps": round(session.feed.fps, 2) if health.state == "live" else 0.0, "health": health.to_json(),
+                "message": session.message, "view": view, "status": session.status(),
+                "allow_quit": self.options.allow_quit}
 
     def state_json(self) -> dict[str, Any]:
         """GET /api/state: the status plus the choices for each setting."""

@@ -100,7 +100,7 @@ function showStatus(status) {
     $("max").textContent = fmt(r.max, r.units);
     $("spot").textContent = fmt(r.spot, r.units) + (s && s.spot ? " (pinned " + s.spot.join(",") + ")" : "");
   }
-  if (status.fps !== undefined) $("fps").textContent = status.fps.toFixed(1) + " fps";
+  if (status.health) $("fps").textContent = status.health.text;
   if (s) {
     $("settings").textContent = [s.cmap, s.upscaler, s.units, s.range + (s.locked ? " locked" : ""),
       "filter " + (s.filter ? "on" : "off"), s.paused ? "PAUSED" : "live"].join(" | ");
