@@ -172,7 +172,7 @@ def test_command_lines_are_split_like_a_shell_would() -> None:
         CommandHook(["true"], timeout=0)
 
 
-def warm_mover_recording(path: Path, frames: int = 400) -> Path:
+def warm_mover_recording(path: Path, frames: int = 400, sensor: str = "rec") -> Path:
     """A recording where a warm 5x5 object walks in after frame 60 (1 frame per 10 ms)."""
     rng = np.random.default_rng(3)
     recorded = []
@@ -181,7 +181,7 @@ def warm_mover_recording(path: Path, frames: int = 400) -> Path:
         if i >= 60:
             x = (i - 60) // 10 % 27
             data[8:13, x:x + 5] = 34.0
-        recorded.append(Frame(data, "C", T0 + timedelta(milliseconds=10 * i), "rec"))
+        recorded.append(Frame(data, "C", T0 + timedelta(milliseconds=10 * i), sensor))
     return write_recording(recorded, path)
 
 
@@ -209,3 +209,15 @@ def test_sigterm_ends_watch_within_the_exec_timeout_while_a_hook_hangs(tmp_path:
     assert proc.returncode == 143 and "Traceback" not in err
     assert elapsed < 1.5 + 1.0 + 2.0  # the hook's timeout plus a second, with slack for a loaded machine
     assert "killed after 1.5 s" in err
+
+
+def test_watch_hands_a_nul_laden_sensor_name_to_its_hook_cleaned(tmp_path: Path) -> None:
+    from thermtool.cli import run
+
+    out = tmp_path / "events.jsonl"
+    recording = warm_mover_recording(tmp_path / "mover.npz", frames=120, sensor="cam\x00\x1b]0;pwned\x07")
+    assert run(["watch", "--sensor", f"replay:{recording}", "--rate", "100", "--warmup", "0.3", "--json",
+                "--exec", f"{sys.executable} -c \"{RECORD}\" {out}"]) == 0
+    records = read_records(out)
+    assert records and all(r["THERMTOOL_EVENT_SENSOR"] == "cam??]0;pwned?" for r in records)
+    assert records[-1]["THERMTOOL_EVENT"] == "end"
