@@ -194,6 +194,20 @@ def test_broken_http_bodies_are_retried_with_backoff() -> None:
     assert len(log) <= 8  # 0.25 + 0.5 + 1 + 1 ... seconds apart, not thousands of requests
 
 
+def test_an_http_server_repeating_the_same_frame_is_paced() -> None:
+    import json
+
+    from thermtool.view.web import frame_json
+
+    log: list[str] = []
+    body = json.dumps(frame_json(Frame(np.ones((4, 5), np.float32), "C", T0, "same"), 7, "run1")).encode()
+    with Hostile([(r"/api/frame", Body, {"body": body, "log": log, "headers": {}})]) as server, \
+            open_remote(f"http://127.0.0.1:{server.port}") as remote:
+        assert remote.read(5.0).sensor == "same"
+        time.sleep(1.5)
+        assert len(log) <= 10 and remote.info["frames_skipped"] == 0  # about four requests a second, no new frames
+
+
 def test_an_oversized_http_body_is_refused_before_it_is_read() -> None:
     log: list[str] = []
     body = b" " * (MAX_HTTP_BODY + 1)

@@ -42,6 +42,7 @@ class Sensor(ABC):
         if self._is_open:
             self._is_open = False
             self._close()
+        self.interrupted = False  # a closed sensor starts afresh when opened again
 
     def read(self, timeout: float | None = None) -> Frame:
         """Block until the next new frame (at most `timeout` seconds) and return it."""

@@ -279,7 +279,11 @@ class RemoteSensor(Sensor):
                 payload = json.loads(response.body)
             except Exception as exc:  # broken, non-UTF-8 or absurdly nested JSON
                 raise BadFrame(f"bad frame body: {describe(exc)}") from exc
-            frame, after, stream = frame_from_json(payload)
+            frame, sequence, new_stream = frame_from_json(payload)
+            if new_stream == stream and sequence <= after:  # not newer than asked for: a broken server, pace it
+                await asyncio.sleep(FIRST_BACKOFF)
+                continue
+            after, stream = sequence, new_stream
             self._deliver(frame)
 
     def _link_up(self) -> None:

@@ -46,8 +46,9 @@ class FrameFeed:
         return self
 
     def stop(self) -> None:
-        """Stop reading (after the read in progress) and close the sensor."""
+        """Stop reading (a read waiting on a network link gives up within a second) and close the sensor."""
         self._stopping.set()
+        self.sensor.interrupt()
         if self._thread is not None:
             self._thread.join(self.read_timeout + 1.0)
         self.sensor.close()
