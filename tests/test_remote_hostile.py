@@ -218,16 +218,23 @@ def test_an_oversized_http_body_is_refused_before_it_is_read() -> None:
     assert remote.info["bad_frames"] >= 1 and remote.info["frames_read"] == 0
 
 
-def test_sigterm_ends_capture_from_a_silent_remote_within_a_second(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["capture", "watch"])
+def test_sigterm_ends_a_command_on_a_silent_remote_within_a_second(tmp_path: Path, command: str) -> None:
     with Hostile([(r"/ws", Silent)]) as server:
-        proc = subprocess.Popen([sys.executable, "-m", "thermtool", "capture", "--sensor",
-                                 f"remote:ws://127.0.0.1:{server.port}/ws", "--out", str(tmp_path / "out")],
+        extra = ["--out", str(tmp_path / "out")] if command == "capture" else []
+        proc = subprocess.Popen([sys.executable, "-m", "thermtool", command, "--sensor",
+                                 f"remote:ws://127.0.0.1:{server.port}/ws", *extra],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
-            end = time.monotonic() + 20.0
-            while not (tmp_path / "out" / "capture.json").exists() and time.monotonic() < end:
-                time.sleep(0.05)
-            assert (tmp_path / "out" / "capture.json").exists(), "capture did not start"
+            assert proc.stderr is not None
+            if command == "capture":
+                end = time.monotonic() + 20.0
+                while not (tmp_path / "out" / "capture.json").exists() and time.monotonic() < end:
+                    time.sleep(0.05)
+                assert (tmp_path / "out" / "capture.json").exists(), "capture did not start"
+            else:
+                assert "watching remote" in proc.stderr.readline()  # connected, now waiting for frames
+            time.sleep(0.2)
             proc.send_signal(signal.SIGTERM)
             stopped = time.monotonic()
             _, err = proc.communicate(timeout=15)
