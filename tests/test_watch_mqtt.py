@@ -275,3 +275,66 @@ def test_an_unreachable_broker_is_reported_once_and_events_wait() -> None:
         assert len(warnings) == 1 and "cannot reach" in warnings[0]
     finally:
         pub.close()
+
+
+@pytest.fixture
+def locked_broker(broker: Broker, tmp_path: Path) -> Broker:
+    """The broker again, now refusing anonymous clients; `cam` / `s3cr3t word` may publish."""
+    passwords = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "cam", "s3cr3t word"], check=True,
+                   capture_output=True)
+    broker.stop()
+    locked = f"allow_anonymous false\npassword_file {passwords}"
+    broker.config.write_text(broker.config.read_text().replace("allow_anonymous true", locked))
+    broker.start()
+    return broker
+
+
+@pytest.mark.parametrize("source", ["env", "file", "config"])
+def test_the_mqtt_password_comes_from_env_file_or_config_and_is_never_shown(
+        locked_broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+        source: str) -> None:
+    import paho.mqtt.client as paho
+
+    from thermtool.cli import run
+
+    received: list[str] = []
+    listener = paho.Client(paho.CallbackAPIVersion.VERSION2)
+    listener.username_pw_set("cam", "s3cr3t word")
+    listener.on_connect = lambda c, *_: c.subscribe("secret/cam/availability", qos=1)
+    listener.on_message = lambda _c, _u, message: received.append(message.payload.decode())
+    listener.connect("127.0.0.1", locked_broker.port)
+    listener.loop_start()
+    args = ["watch", "--sensor", "sim", "--rate", "32", "--count", "8", "--mqtt",
+            f"mqtt://cam@127.0.0.1:{locked_broker.port}/secret/cam"]
+    if source == "env":
+        monkeypatch.setenv("THERMTOOL_MQTT_PASSWORD", "s3cr3t word")
+    elif source == "file":
+        (tmp_path / "mqtt.pw").write_text("s3cr3t word\n")
+        args += ["--mqtt-password-file", str(tmp_path / "mqtt.pw")]
+    else:
+        (tmp_path / "config.toml").write_text('[watch]\nmqtt-password = "s3cr3t word"\n')
+        monkeypatch.setenv("THERMTOOL_CONFIG", str(tmp_path / "config.toml"))
+    try:
+        assert run(args) == 0
+        assert wait_for(lambda: "online" in received and "offline" in received, 10.0)  # accepted by the broker
+    finally:
+        listener.disconnect()
+        listener.loop_stop()
+    out, err = capfd.readouterr()
+    assert "s3cr3t" not in out + err and "refused" not in err
+
+
+def test_mqtt_secrets_are_never_echoed(capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from thermtool.cli import run
+
+    for bad in ("mqtt://cam:hunter2@broker:99999/x", "mqtt://cam:hunter2@/x", "mqtt://cam:hun/ter2@broker/a/#"):
+        assert run(["watch", "--sensor", "sim", "--count", "1", "--mqtt", bad]) == 2
+    assert run(["watch", "--sensor", "sim", "--count", "1", "--mqtt", "mqtt://cam@broker",
+                "--mqtt-password", "hunter2"]) == 2
+    assert run(["watch", "--sensor", "sim", "--count", "1", "--mqtt", "mqtt://cam@broker",
+                "--mqtt-password-file", str(tmp_path / "missing")]) == 2
+    out, err = capfd.readouterr()
+    assert "hunter2" not in out + err and "ter2" not in err
+    assert "visible to every user" in err and "cam:***@" in err and "missing: cannot read it" in err
+    assert "hunter2" not in repr(parse_mqtt_url("mqtt://cam:hunter2@broker"))

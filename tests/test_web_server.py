@@ -340,3 +340,55 @@ def test_port_in_use_is_a_clear_error(live: ServerThread, tmp_path: Path) -> Non
     session = ViewSession(FrameFeed(open_sensor("sim", seed=1)), initial_state(), ViewOptions(snapshot_dir=tmp_path))
     with pytest.raises(InputError, match="cannot listen"):
         ServerThread(WebServer(session, WebOptions(port=live.server.port))).start()
+
+
+def _stalled_reader(port: int, path: str, extra: bytes = b"") -> socket.socket:
+    """A client that asks for a stream and then never reads (a tiny receive buffer fills at once)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode() + extra + b"\r\n")
+    return sock
+
+
+def test_stalled_readers_lose_their_slot(tmp_path: Path) -> None:
+    websocket = (b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+    server = serve(tmp_path, open_sensor("sim-lepton"), size=(480, 640), max_clients=2, quality=100,
+                   write_timeout=0.5)
+    port = server.server.port
+    stalled = [_stalled_reader(port, "/stream.mjpg"), _stalled_reader(port, "/ws", websocket)]
+    try:
+        wait_for(lambda: server.server.stats.stream_clients + server.server.stats.ws_clients == 2)
+        wait_for(lambda: server.server.stats.stalled_clients == 2, timeout=30.0)
+        wait_for(lambda: server.server.stats.stream_clients + server.server.stats.ws_clients == 0)
+        reader = MJPEGReader(server)
+        assert reader.status == 200 and reader.part()
+        reader.close()
+    finally:
+        for sock in stalled:
+            sock.close()
+        server.stop()
+
+
+def test_the_snapshot_quota_counts_snapshots_and_bytes(tmp_path: Path) -> None:
+    server = serve(tmp_path, max_snapshots=2)
+    try:
+        wait_for(lambda: server.server.stats.pictures > 0)
+        assert request(server, "POST", "/api/snapshot")[0] == 200
+        assert request(server, "POST", "/api/state", {"action": "snapshot"})[0] == 200
+        status, _, body = request(server, "POST", "/api/snapshot")
+        assert status == 507 and "2 of 2 snapshots" in json.loads(body)["error"]
+        assert request(server, "POST", "/api/state", {"key": "s"})[0] == 507
+        quota = server.server.snapshot_quota
+        assert quota.count == 2 and len(list(tmp_path.glob("*.png"))) == 2
+        assert quota.bytes == sum(p.stat().st_size for p in tmp_path.iterdir() if p.is_file())
+    finally:
+        server.stop()
+    server = serve(tmp_path / "small", max_snapshot_bytes=1)
+    try:
+        wait_for(lambda: server.server.stats.pictures > 0)
+        assert request(server, "POST", "/api/snapshot")[0] == 200  # the first one passes; then the bytes are spent
+        assert request(server, "POST", "/api/snapshot")[0] == 507
+    finally:
+        server.stop()

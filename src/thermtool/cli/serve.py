@@ -23,10 +23,13 @@ def web_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add --host, --port, --token, --max-clients, --quality; the command receives them as `web`."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..retention import parse_size
         from ..view.web import WebOptions
 
+        size = kwargs.pop("max_snapshot_bytes")
         web = WebOptions(host=kwargs.pop("host"), port=kwargs.pop("port"), token=kwargs.pop("token") or None,
-                         max_clients=kwargs.pop("max_clients"), quality=kwargs.pop("quality"))
+                         max_clients=kwargs.pop("max_clients"), quality=kwargs.pop("quality"),
+                         max_snapshots=kwargs.pop("max_snapshots"), max_snapshot_bytes=parse_size(size))
         return func(*args, web=web, **kwargs)
 
     options = [
@@ -35,11 +38,16 @@ def web_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
                      help="TCP port (0 picks a free one)."),
         click.option("--token", metavar="TEXT",
-                     help="Require this token on every request (the printed URLs carry it: ?token=...)."),
+                     help="Require this token on every request (?token=..., a bearer header or the page's cookie); "
+                          "THERMTOOL_TOKEN keeps it out of ps. Printed only to a terminal, never logged."),
         click.option("--max-clients", type=click.IntRange(1, 1000), default=10, show_default=True,
                      help="Most simultaneous streams (MJPEG + WebSocket); more get HTTP 503."),
         click.option("--quality", type=click.IntRange(10, 100), default=80, show_default=True,
                      help="JPEG quality of the stream."),
+        click.option("--max-snapshots", type=click.IntRange(min=1), default=1000, show_default=True,
+                     help="Most snapshots the page (or any client) may save in one run; then HTTP 507."),
+        click.option("--max-snapshot-bytes", metavar="SIZE", default="512M", show_default=True,
+                     help="Most bytes of snapshot files the page may save in one run (e.g. 200M, 2G)."),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -72,11 +80,19 @@ def make_session(sensor_request: SensorRequest, render_request: RenderRequest, s
 
 
 def announcer(report: Reporter, web: WebOptions) -> Callable[[list[str]], None]:
-    """Prints where the page is (URLs on stdout, one per line) and a warning for an open LAN server."""
+    """Prints where the page is (URLs on stdout, one per line) and a warning for an open LAN server.
+
+    The token is a secret: the URLs carry it only when stdout is a terminal (the person who started the
+    server), never in the log lines on stderr, so a service's journal or a redirected log never holds it.
+    """
     def announce(urls: list[str]) -> None:
-        report.info("serving the live view; open " + (" or ".join(urls)) + "  (Ctrl-C stops)")
-        for url in urls:
-            click.echo(url)
+        bare = [url.split("?", 1)[0] for url in urls]
+        report.info("serving the live view; open " + (" or ".join(bare)) + "  (Ctrl-C stops)")
+        show_token = web.token is not None and click.get_text_stream("stdout").isatty()
+        for url, plain in zip(urls, bare, strict=True):
+            click.echo(url if show_token else plain)
+        if web.token and not show_token:
+            report.info("the page needs the token: add ?token=... (it is printed only to a terminal)")
         if web.host not in ("127.0.0.1", "localhost", "::1") and not web.token:
             report.warn("anyone who can reach this machine can watch and change settings; consider --token")
     return announce

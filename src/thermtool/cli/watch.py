@@ -6,6 +6,7 @@ import contextlib
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from ..errors import InputError
 from ..sensors.scenes import scene_names
@@ -57,7 +58,12 @@ _DEFAULTS = DetectorConfig()
 @click.option("--exec-timeout", type=FiniteFloat(min=0, min_open=True), default=60.0, show_default=True,
               help="Seconds before an --exec command is killed.")
 @click.option("--mqtt", "mqtt_url", metavar="URL",
-              help="Publish to mqtt://[USER:PASS@]HOST[:PORT][/PREFIX] (needs thermtool[mqtt]).")
+              help="Publish to mqtt://[USER@]HOST[:PORT][/PREFIX] (needs thermtool[mqtt]); the password comes "
+                   "from THERMTOOL_MQTT_PASSWORD, mqtt-password in the config file, or --mqtt-password-file.")
+@click.option("--mqtt-password", hidden=True,
+              help="Only from THERMTOOL_MQTT_PASSWORD or the config file (a command line is visible in ps).")
+@click.option("--mqtt-password-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Read the MQTT password from the first line of FILE (keep it chmod 600).")
 @click.option("--mqtt-discovery/--no-mqtt-discovery", default=True, show_default=True,
               help="Publish Home Assistant discovery configs.")
 @click.option("--stats-every", type=FiniteFloat(min=0, min_open=True), default=10.0, show_default=True,
@@ -67,7 +73,8 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
           duration: float | None, min_delta: float | None, k_sigma: float, min_area: int | None, fov: float | None,
           warmup: float | None, absorb_after: float, start_frames: int, end_frames: int, update_every: float,
           snapshots: Path | None, command: str | None, exec_timeout: float, mqtt_url: str | None,
-          mqtt_discovery: bool, stats_every: float, as_json: bool) -> int:
+          mqtt_password: str | None, mqtt_password_file: Path | None, mqtt_discovery: bool, stats_every: float,
+          as_json: bool) -> int:
     """Watch for warm bodies and report them: a thermal security camera and occupancy sensor.
 
     Each pixel is compared with a slowly learned background of temperatures (not colours), after taking
@@ -78,7 +85,7 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
     frames are skipped. Ctrl-C ends the objects present and exits 130.
     """
     from ..watch.hooks import CommandHook, split_command
-    from ..watch.mqtt import MqttPublisher, parse_mqtt_url
+    from ..watch.mqtt import MqttPublisher, parse_mqtt_url, with_password
     from ..watch.runner import Outputs, run_watch
     from ..watch.snapshots import SnapshotWriter
     from ..watch.watcher import Watcher
@@ -87,7 +94,13 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
     config = DetectorConfig(min_delta=min_delta, k_sigma=k_sigma, min_area=min_area, fov=fov, warmup=warmup,
                             absorb_after=absorb_after, start_frames=start_frames, end_frames=end_frames,
                             update_every=update_every)
-    target = parse_mqtt_url(mqtt_url) if mqtt_url else None
+    if click.get_current_context().get_parameter_source("mqtt_password") is ParameterSource.COMMANDLINE:
+        raise InputError("--mqtt-password on the command line is visible to every user (ps); set "
+                         "THERMTOOL_MQTT_PASSWORD, mqtt-password in the config file, or --mqtt-password-file")
+    target = with_password(parse_mqtt_url(mqtt_url), mqtt_password, mqtt_password_file) if mqtt_url else None
+    if target is not None and target.password and mqtt_password is None and mqtt_password_file is None:
+        report.warn("the MQTT password in --mqtt is visible to every user (ps); use THERMTOOL_MQTT_PASSWORD, "
+                    "the config file or --mqtt-password-file")
     argv = split_command(command) if command is not None else None
     if scene and not sensor_request.takes("scene"):
         raise InputError(f"--scene needs a simulated camera (--sensor sim or sim-lepton), "
@@ -97,11 +110,11 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
     def emit(event: Event) -> None:
         click.echo(event.to_json() if as_json else event.describe())
 
-    with contextlib.ExitStack() as stack:
+    with graceful_stop(sensor.interrupt) as stop, contextlib.ExitStack() as stack:
         hook = None
         if argv is not None:
             hook = CommandHook(argv, timeout=exec_timeout, warn=report.warn, detail=report.detail)
-            stack.callback(hook.close)
+            stack.callback(hook.close, lambda: stop.requested)
         stack.enter_context(sensor)
         period = 1.0 / (rate or float(sensor.info.get("rate_hz") or 1.0))
         publisher = None
@@ -121,9 +134,8 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
                 report.info(f"background learned; watching for objects at least {detector.min_delta:g} "
                             f"{watcher.units} (and {k_sigma:g} sigma) warmer, {detector.min_area} px or larger")
 
-        with graceful_stop() as stop:
-            stats = run_watch(sensor, watcher, outputs, count=count, duration=duration,
-                              should_stop=lambda: stop.requested, on_ready=ready)
+        stats = run_watch(sensor, watcher, outputs, count=count, duration=duration,
+                          should_stop=lambda: stop.requested, on_ready=ready)
     if watcher.skipped:
         report.warn(f"{watcher.skipped} implausible frame(s) skipped (mostly missing or outside the sensor's range)")
     if watcher.times.guessed:

@@ -45,6 +45,7 @@ class Sensor(ABC):
     def __init__(self) -> None:
         self._is_open = False
         self.frames_read = 0
+        self.interrupted = False
 
     @property
     def is_open(self) -> bool:
@@ -63,6 +64,7 @@ class Sensor(ABC):
         if self._is_open:
             self._is_open = False
             self._close()
+        self.interrupted = False  # a closed sensor starts afresh when opened again
 
     def read(self, timeout: float | None = None) -> Frame:
         """Block until the next new frame (at most `timeout` seconds) and return it."""
@@ -70,6 +72,14 @@ class Sensor(ABC):
         frame = self._read(timeout)
         self.frames_read += 1
         return frame
+
+    def interrupt(self) -> None:
+        """Ask a blocked `read()` to end with EndOfStream soon (signal-safe: it only sets a flag).
+
+        Sensors whose reads can wait on something outside (a network link) honour it within a second;
+        the others return their next frame as usual and the caller's stop check does the rest.
+        """
+        self.interrupted = True
 
     def __enter__(self) -> Sensor:
         return self.open()

@@ -46,8 +46,9 @@ class FrameFeed:
         return self
 
     def stop(self) -> None:
-        """Stop reading (after the read in progress) and close the sensor."""
+        """Stop reading (a read waiting on a network link gives up within a second) and close the sensor."""
         self._stopping.set()
+        self.sensor.interrupt()
         if self._thread is not None:
             self._thread.join(self.read_timeout + 1.0)
         self.sensor.close()
@@ -70,6 +71,12 @@ class FrameFeed:
     def fps(self) -> float:
         """Frames per second recently (0 before the second frame)."""
         return 1.0 / self._interval if self._interval > 0.0 else 0.0
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since the newest frame arrived (None before the first): how stale the picture on show is."""
+        last = self._last_arrival
+        return None if last is None else time.monotonic() - last
 
     @property
     def sequence(self) -> int:

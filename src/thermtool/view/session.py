@@ -30,6 +30,41 @@ from .snapshots import save_snapshot
 
 #: Filters the `f` key switches on when the command line named none.
 DEFAULT_FILTERS = ("ema:4",)
+#: A picture is stale once no frame came for this many frame intervals (and at least STALE_MIN seconds).
+STALE_INTERVALS = 3.0
+STALE_MIN = 2.0
+
+
+@dataclass(frozen=True)
+class Health:
+    """How the feed is doing: `state` live / waiting / stalled / reconnecting / ended / error, and a short text
+    for the status line (the rate while live; otherwise what is wrong, never a frozen rate)."""
+
+    state: str
+    text: str
+    age: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form for the web status."""
+        return {"state": self.state, "text": self.text, "age": None if self.age is None else round(self.age, 1)}
+
+
+def feed_health(fps: float, age: float | None, ended: bool, failed: bool, connected: bool | None) -> Health:
+    """The Health of a feed from its rate, the age of its newest frame and its end/error/link state (pure).
+
+    `connected` is the sensor's link state when it has one (remote), else None.
+    """
+    if failed:
+        return Health("error", "sensor error", age)
+    if ended:
+        return Health("ended", "stream ended", age)
+    if age is None:
+        return Health("reconnecting" if connected is False else "waiting", "waiting for frames")
+    limit = max(STALE_MIN, STALE_INTERVALS / fps) if fps > 0 else STALE_MIN
+    if age <= limit:
+        return Health("live", f"{fps:4.1f} fps", age)
+    state = "reconnecting" if connected is False else "stalled"
+    return Health(state, f"no frame for {age:.0f} s ({state})", age)
 
 
 @dataclass(frozen=True)
@@ -62,6 +97,7 @@ class ViewSession:
         self.feed = feed
         self.options = options or ViewOptions()
         self.message = ""
+        self._health_shown = ""
         self._state = state
         self._lock = threading.RLock()
         self._shown: tuple[int, Frame] | None = None
@@ -124,12 +160,25 @@ class ViewSession:
             return spot
 
     # Frames.
+    def health(self) -> Health:
+        """How the feed is doing now (live with its rate, stalled, reconnecting, ended, failed)."""
+        feed = self.feed
+        age = feed.age
+        connected = None
+        if age is None or age > STALE_MIN:  # ask the sensor about its link only when frames are late
+            link = feed.sensor.info.get("connected")
+            connected = link if isinstance(link, bool) else None
+        return feed_health(feed.fps, age, feed.ended, feed.error is not None, connected)
+
     def refresh(self) -> bool:
-        """Take the feed's newest frame unless paused; True when the frame on show changed."""
+        """Take the feed's newest frame unless paused; True when the frame on show or the health text changed."""
         latest = self.feed.latest()
+        health = self.health() if self._shown else None
+        health_key = "" if health is None else ("live" if health.state == "live" else health.text)
+        health_changed, self._health_shown = health_key != self._health_shown, health_key
         with self._lock:
             if latest is None or self._state.paused or (self._shown and self._shown[0] == latest[0]):
-                return False
+                return health_changed
             self._shown = latest
             self._display = self._filtered(latest[1])
             return True
@@ -232,7 +281,8 @@ class ViewSession:
     def status_lines(self) -> tuple[str, str]:
         """Two status lines: frame rate and readouts; settings, sensor trouble and the last message."""
         value = self.readout()
-        first = f"{self.feed.fps:4.1f} fps  " + (value.text() if value else "waiting for frames")
+        health = self.health()
+        first = f"{health.text}  " + (value.text() if value else "") if health.age is not None else health.text
         second = [self._state.describe()]
         if self.feed.error is not None:
             second.append(f"sensor error: {self.feed.error}")

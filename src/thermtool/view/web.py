@@ -39,13 +39,15 @@ from ..frame import Frame, as_utc
 from .controls import Effect, action_for_key
 from .hub import Latest
 from .session import Picture, ViewSession
+from .snapshots import SnapshotQuota, SnapshotQuotaError
+from .web_guard import GuardedHTTPServer, connection_cap, raise_fd_limit
 from .web_page import page_html
 from .web_security import TOKEN_COOKIE, host_allowed, is_loopback, same_origin, token_matches
 from .wire import encode_frame
 
 try:
-    import tornado.httpserver
     import tornado.iostream
+    import tornado.log
     import tornado.netutil
     import tornado.web
     import tornado.websocket
@@ -58,6 +60,8 @@ MAX_FRAME_WAIT = 30.0
 #: How often the serve loop checks for a stop request (seconds).
 STOP_POLL = 0.2
 MAX_BODY = 64 * 1024
+#: Largest request header block (bytes).
+MAX_HEADER = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,10 @@ class WebOptions:
     max_clients: int = 10
     quality: int = 80
     allow_quit: bool = False
+    idle_timeout: float = 10.0
+    write_timeout: float = 10.0
+    max_snapshots: int | None = 1000
+    max_snapshot_bytes: int | None = 512 * 1024 * 1024
 
 
 @dataclass
@@ -84,6 +92,7 @@ class WebStats:
     parts_sent: int = 0
     ws_frames_sent: int = 0
     refused_clients: int = 0
+    stalled_clients: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,10 +114,11 @@ class WebServer:
         self.port = self.options.port
         self.stream_id = secrets.token_hex(6)
         self.log = log
+        self.snapshot_quota = SnapshotQuota(self.options.max_snapshots, self.options.max_snapshot_bytes)
         self.pictures: Latest[Published] = Latest()
         self.frames: Latest[tuple[Frame, bytes]] = Latest()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="thermtool-render")
-        self._http: tornado.httpserver.HTTPServer | None = None
+        self._http: GuardedHTTPServer | None = None
         self._render_task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._quit: asyncio.Event | None = None
@@ -144,7 +154,11 @@ class WebServer:
         except OSError as exc:
             raise InputError(f"cannot listen on {self.options.host}:{self.options.port} ({exc.strerror}); "
                              "try another --port or --host") from None
-        self._http = tornado.httpserver.HTTPServer(self.application(), max_body_size=MAX_BODY)
+        self._http = GuardedHTTPServer(self.application(), max_body_size=MAX_BODY, max_header_size=MAX_HEADER,
+                                       idle_connection_timeout=self.options.idle_timeout,
+                                       body_timeout=self.options.idle_timeout,
+                                       max_connections=connection_cap(raise_fd_limit()),
+                                       others=lambda: self.stats.ws_clients)
         self._http.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         loop = self._loop
@@ -194,6 +208,7 @@ class WebServer:
             while not (should_stop() or quit_requested.is_set() or self.session.feed.error is not None):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(quit_requested.wait(), STOP_POLL)
+                self.changed()  # the render loop re-publishes only when the frame, settings or health moved
         finally:
             await self.stop()
         if self.session.feed.error is not None:
@@ -230,9 +245,9 @@ class WebServer:
         while True:
             await wake.wait()
             wake.clear()
-            self.session.refresh()
+            health_moved = self.session.refresh() and self.session.sequence == (shown or (0, 0))[0]
             current = (self.session.sequence, self.session.state.version)
-            if self.session.frame is None or current == shown:
+            if self.session.frame is None or (current == shown and not health_moved):
                 continue
             shown = current
             published = await loop.run_in_executor(self._executor, self._render)
@@ -260,9 +275,11 @@ class WebServer:
             view = {"picture": list(picture.layout.size), "image": [image.x, image.y, image.w, image.h],
                     "shape": list(frame.shape), "flip": session.renderer.flip, "rotate": session.renderer.rotate}
         sequence = picture.sequence if picture is not None else session.sequence
+        health = session.health()
         return {"seq": sequence, "state": state, "readout": readout.to_json() if readout else None,
-                "fps": round(session.feed.fps, 2), "message": session.message, "view": view,
-                "status": session.status(), "allow_quit": self.options.allow_quit}
+                "fps": round(session.feed.fps, 2) if health.state == "live" else 0.0, "health": health.to_json(),
+                "message": session.message, "view": view, "status": session.status(),
+                "allow_quit": self.options.allow_quit}
 
     def state_json(self) -> dict[str, Any]:
         """GET /api/state: the status plus the choices for each setting."""
@@ -270,6 +287,50 @@ class WebServer:
         status = dict(latest.status) if latest is not None else self.status()
         status["state"] = self.session.state.to_json()
         return status
+
+    async def take_snapshot(self) -> list[Path]:
+        """Save the frame on show (off the loop), within the snapshot quota: HTTP 507 once it is used up."""
+        try:
+            self.snapshot_quota.reserve()
+        except SnapshotQuotaError as exc:
+            raise tornado.web.HTTPError(507, f"{exc}; restart the server or raise --max-snapshots / "
+                                        "--max-snapshot-bytes", reason="Snapshot quota reached") from None
+        try:
+            paths = await asyncio.get_running_loop().run_in_executor(None, self.session.snapshot)
+        except (ThermtoolError, OSError) as exc:  # a full disk is reported, not a traceback
+            self.snapshot_quota.release()
+            raise tornado.web.HTTPError(500, str(exc), reason="Snapshot failed") from None
+        if not paths:
+            self.snapshot_quota.release()
+            raise tornado.web.HTTPError(503, "no frame to save yet", reason="No frame")
+        self.snapshot_quota.add(paths)
+        self.changed()
+        return paths
+
+    async def written(self, flushing: Any, stream: tornado.iostream.IOStream | None) -> bool:
+        """Wait for a client's write to drain; past the write timeout the client is stalled: its connection
+        is closed (freeing its slot) and False returned, as for a client that went away."""
+        future = asyncio.ensure_future(flushing)
+        done, _ = await asyncio.wait({future}, timeout=self.options.write_timeout)  # never cancels tornado's write
+        if not done:
+            self.stats.stalled_clients += 1
+            if stream is not None:
+                stream.close()  # fails the pending write with StreamClosedError, which tornado itself retrieves
+            return False
+        error = future.exception()
+        if isinstance(error, (tornado.iostream.StreamClosedError, tornado.websocket.WebSocketClosedError)):
+            return False
+        if error is not None:
+            raise error
+        return True
+
+    def connection_stats(self) -> dict[str, int]:
+        """Open client connections, the cap, and connections evicted or refused at the cap."""
+        http = self._http
+        if http is None:
+            return {}
+        return {"connections": http.open_connections, "connection_cap": http.max_connections,
+                "evicted_connections": http.evicted, "refused_connections": http.refused}
 
     @contextlib.contextmanager
     def client_slot(self, kind: str) -> Iterator[None]:
@@ -329,8 +390,7 @@ class BaseHandler(tornado.web.RequestHandler):
         check_access(self, self.server)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if not _log_refusal(self.server, self, value):
-            super().log_exception(typ, value, tb)
+        _log_failure(self.server, self, typ, value, tb)
 
     def guard_write(self) -> None:
         """Refuse a state-changing request coming from another site."""
@@ -350,15 +410,16 @@ class BaseHandler(tornado.web.RequestHandler):
         self.finish(json.dumps({"error": message, "status": status_code}))
 
 
-def _log_refusal(server: WebServer, handler: tornado.web.RequestHandler, error: Any) -> bool:
-    """Refused requests (HTTP errors) go to the server's log, not to tornado's warnings; True when handled."""
-    if not isinstance(error, tornado.web.HTTPError):
-        return False
-    if server.log is not None:
-        request = handler.request
-        server.log(f"refused {request.method} {request.path} ({request.remote_ip}): {error.status_code} "
-                   f"{error.log_message or error.reason or ''}")
-    return True
+def _log_failure(server: WebServer, handler: tornado.web.RequestHandler, typ: Any, error: Any, tb: Any) -> None:
+    """Refused requests go to the server's log as one line; a server fault is logged with its traceback but
+    only the method and path of the request (never its query, cookies or headers: they may hold the token)."""
+    request = handler.request
+    if isinstance(error, tornado.web.HTTPError):
+        if server.log is not None:
+            server.log(f"refused {request.method} {request.path} ({request.remote_ip}): {error.status_code} "
+                       f"{error.log_message or error.reason or ''}")
+        return
+    tornado.log.app_log.error("internal error in %s %s", request.method, request.path, exc_info=(typ, error, tb))
 
 
 def check_access(handler: tornado.web.RequestHandler, server: WebServer) -> None:
@@ -413,9 +474,7 @@ class StreamHandler(BaseHandler):
                 head = (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(published.jpeg)}\r\n"
                         f"X-Frame-Seq: {published.status['seq']}\r\n\r\n").encode("ascii")
                 self.write(head + published.jpeg + b"\r\n")
-                try:
-                    await self.flush()
-                except tornado.iostream.StreamClosedError:
+                if not await self.server.written(self.flush(), self.request.connection.stream):
                     break
                 self.server.stats.parts_sent += 1
 
@@ -452,9 +511,11 @@ class StateHandler(BaseHandler):
             if values:
                 session.update(values)
             effect = Effect.NONE
-            if action is not None:
+            if action == "snapshot":
+                await self.server.take_snapshot()
+            elif action is not None:
                 effect = await asyncio.get_running_loop().run_in_executor(None, session.act, str(action))
-        except InputError as exc:
+        except (InputError, TypeError, ValueError) as exc:  # whatever the JSON holds, a bad value is the client's
             raise tornado.web.HTTPError(400, str(exc), reason="Bad setting") from None
         self.server.changed()
         if effect is Effect.QUIT:
@@ -468,8 +529,8 @@ def _json_body(handler: tornado.web.RequestHandler) -> dict[str, Any]:
         raise tornado.web.HTTPError(415, "send the settings as application/json", reason="JSON required")
     try:
         values = json.loads(handler.request.body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise tornado.web.HTTPError(400, f"broken JSON: {exc}", reason="Bad JSON") from None
+    except (ValueError, RecursionError) as exc:  # broken, not UTF-8, or nested too deep to parse
+        raise tornado.web.HTTPError(400, f"broken JSON: {type(exc).__name__}", reason="Bad JSON") from None
     if not isinstance(values, dict):
         raise tornado.web.HTTPError(400, "the body must be a JSON object", reason="Bad JSON")
     return values
@@ -480,13 +541,7 @@ class SnapshotHandler(BaseHandler):
 
     async def post(self) -> None:
         self.guard_write()
-        try:
-            paths = await asyncio.get_running_loop().run_in_executor(None, self.server.session.snapshot)
-        except ThermtoolError as exc:
-            raise tornado.web.HTTPError(500, str(exc), reason="Snapshot failed") from None
-        if not paths:
-            raise tornado.web.HTTPError(503, "no frame to save yet", reason="No frame")
-        self.server.changed()
+        paths = await self.server.take_snapshot()
         png = Path(paths[0])
         self.set_header("Content-Type", "image/png")
         self.set_header("Content-Disposition", f'attachment; filename="{png.name}"')
@@ -532,7 +587,8 @@ class StatsHandler(BaseHandler):
     """GET /api/stats: counters (camera frames, pictures rendered and encoded, clients, parts sent)."""
 
     def get(self) -> None:
-        self.write_json({**asdict(self.server.stats), "fps": round(self.server.session.feed.fps, 2)})
+        self.write_json({**asdict(self.server.stats), **self.server.connection_stats(),
+                         "fps": round(self.server.session.feed.fps, 2)})
 
 
 class FramesSocket(tornado.websocket.WebSocketHandler):
@@ -547,8 +603,7 @@ class FramesSocket(tornado.websocket.WebSocketHandler):
         check_access(self, self.server)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if not _log_refusal(self.server, self, value):
-            super().log_exception(typ, value, tb)
+        _log_failure(self.server, self, typ, value, tb)
 
     async def open(self, *args: str, **kwargs: str) -> None:
         slot = contextlib.ExitStack()
@@ -567,16 +622,22 @@ class FramesSocket(tornado.websocket.WebSocketHandler):
         with contextlib.suppress(tornado.websocket.WebSocketClosedError, tornado.iostream.StreamClosedError):
             while (item := await self.server.frames.wait(after)) is not None:
                 after, (_, payload) = item
-                await self.write_message(payload, binary=True)
+                if not await self.server.written(self.write_message(payload, binary=True), self._stream()):
+                    break
                 self.server.stats.ws_frames_sent += 1
         self.close()
+
+    def _stream(self) -> tornado.iostream.IOStream | None:
+        return getattr(self.ws_connection, "stream", None)
 
     async def _send_status(self) -> None:
         after = 0
         with contextlib.suppress(tornado.websocket.WebSocketClosedError, tornado.iostream.StreamClosedError):
             while (item := await self.server.pictures.wait(after)) is not None:
                 after, published = item
-                await self.write_message(json.dumps(published.status, default=str))
+                if not await self.server.written(self.write_message(json.dumps(published.status, default=str)),
+                                                 self._stream()):
+                    break
 
     def on_message(self, message: str | bytes) -> None:
         """Messages from clients are ignored: settings change through POST /api/state."""

@@ -126,7 +126,7 @@ function showStatus(status) {
   }
   const v = status.view;
   if (v) document.documentElement.style.setProperty("--aspect", v.picture[1] + " / " + v.picture[0]);
-  if (status.fps !== undefined) $("fps").textContent = status.fps.toFixed(1) + " fps";
+  if (status.health) $("fps").textContent = status.health.text;
   if (s) {
     $("settings").textContent = [s.cmap, s.upscaler, s.units, s.range + (s.locked ? " locked" : ""),
       "filter " + (s.filter ? "on" : "off"), s.paused ? "PAUSED" : "live"].join(" | ");

@@ -49,8 +49,11 @@ def encode_frame(frame: Frame, sequence: int) -> bytes:
     return fixed + extra + padding + frame.data.astype("<f4", copy=False).tobytes()
 
 
-def decode_frame(message: bytes) -> tuple[Frame, int]:
-    """The frame and sequence number in a binary message; InputError when it is not one."""
+def decode_frame(message: bytes, max_pixels: int | None = None) -> tuple[Frame, int]:
+    """The frame and sequence number in a binary message; InputError when it is not one (whatever is wrong).
+
+    `max_pixels` refuses frames larger than any camera the reader expects.
+    """
     if len(message) < FIXED.size:
         raise InputError(f"frame message too short ({len(message)} bytes)")
     magic, header_length, rows, cols, _flags, sequence, micros, units = FIXED.unpack_from(message)
@@ -58,12 +61,17 @@ def decode_frame(message: bytes) -> tuple[Frame, int]:
         raise InputError(f"not a thermtool frame message (magic {magic!r})")
     if header_length < FIXED.size or len(message) != header_length + 4 * rows * cols:
         raise InputError(f"frame message of {len(message)} bytes does not match its {rows}x{cols} header")
+    if max_pixels is not None and rows * cols > max_pixels:
+        raise InputError(f"frame of {rows}x{cols} pixels is larger than {max_pixels} pixels")
     try:
         extra = json.loads(message[FIXED.size:header_length].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"frame message has a broken header: {exc}") from None
-    data = np.frombuffer(message, dtype="<f4", offset=header_length).reshape(rows, cols)
-    timestamp = EPOCH + timedelta(microseconds=micros)
-    frame = Frame(data.astype(np.float32), units.rstrip(b"\0").decode("ascii"), timestamp,
-                  str(extra.get("sensor", "")), extra.get("meta") or {})
+        meta = extra.get("meta") or {} if isinstance(extra, dict) else None
+        if not isinstance(meta, dict):
+            raise ValueError("the header JSON is not an object with an object for meta")
+        timestamp = EPOCH + timedelta(microseconds=micros)
+        data = np.frombuffer(message, dtype="<f4", offset=header_length).reshape(rows, cols)
+        frame = Frame(data.astype(np.float32), units.rstrip(b"\0").decode("ascii"), timestamp,
+                      str(extra.get("sensor", "")), meta)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise InputError(f"frame message has a broken header: {type(exc).__name__}: {exc}") from None
     return frame, sequence

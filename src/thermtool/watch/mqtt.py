@@ -24,7 +24,8 @@ import re
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -46,25 +47,58 @@ class MqttTarget:
     port: int
     prefix: str
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr, a log or a traceback
     tls: bool = False
 
 
+def redact_url(url: str) -> str:
+    """`url` with any password in its user part replaced by *** (works on URLs too broken to parse)."""
+    start = url.find("://") + 3 if "://" in url else 0
+    at = url.rfind("@")
+    if at < start:
+        return url
+    user, colon, _ = url[start:at].partition(":")
+    return url[:start] + user + (":***" if colon else "") + url[at:]
+
+
 def parse_mqtt_url(url: str, default_prefix: str | None = None) -> MqttTarget:
-    """Parse mqtt[s]://[USER[:PASSWORD]@]HOST[:PORT][/PREFIX]; PREFIX defaults to thermtool/HOSTNAME."""
+    """Parse mqtt[s]://[USER[:PASSWORD]@]HOST[:PORT][/PREFIX]; PREFIX defaults to thermtool/HOSTNAME.
+
+    Errors name the URL with its password redacted.
+    """
+    shown = redact_url(url)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise InputError(f"--mqtt {url!r}: {exc}") from None
+        raise InputError(f"--mqtt {shown!r}: {str(exc).replace(url, shown)}") from None
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-        raise InputError(f"--mqtt {url!r}: expected mqtt://HOST[:PORT][/PREFIX] (or mqtts:// for TLS)")
+        raise InputError(f"--mqtt {shown!r}: expected mqtt://HOST[:PORT][/PREFIX] (or mqtts:// for TLS)")
     prefix = parts.path.strip("/") or default_prefix or f"thermtool/{_hostname()}"
     if "#" in url or "+" in prefix or "//" in prefix or parts.query:
-        raise InputError(f"--mqtt {url!r}: the topic prefix {prefix!r} must not hold +, # or empty levels")
+        raise InputError(f"--mqtt {shown!r}: the topic prefix {prefix!r} must not hold +, # or empty levels")
     return MqttTarget(parts.hostname, port or DEFAULT_PORTS[parts.scheme], prefix,
                       unquote(parts.username) if parts.username else None,
                       unquote(parts.password) if parts.password else None, parts.scheme == "mqtts")
+
+
+def with_password(target: MqttTarget, password: str | None = None, password_file: Path | None = None) -> MqttTarget:
+    """`target` with its password from `password_file` (first line), else `password` (environment or config),
+    else the URL's own; InputError when the file cannot be read (naming the file, never its content)."""
+    if password_file is not None:
+        try:
+            lines = password_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise InputError(f"--mqtt-password-file {password_file}: cannot read it ({reason})") from None
+        if not lines or not lines[0]:
+            raise InputError(f"--mqtt-password-file {password_file}: the first line (the password) is empty")
+        password = lines[0]
+    if password is None:
+        return target
+    if not target.username:
+        raise InputError("an MQTT password needs a user name: --mqtt mqtt://USER@HOST/...")
+    return replace(target, password=password)
 
 
 def _hostname() -> str:
