@@ -182,6 +182,8 @@ def start_server(argv: list[str], folder: Path, env: dict[str, str]) -> Live:
                 url = found.group(0).decode()
         assert process.poll() is None, live.output.decode(errors="replace")
     assert live.address, live.output.decode(errors="replace")
+    if "--token" in argv and "token=" not in url:  # the token is printed only to a terminal, never to a pipe
+        url += f"?token={argv[argv.index('--token') + 1]}"
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.status == 200 and b"<html" in response.read()
     return live

@@ -34,12 +34,14 @@ def format_rows(data: np.ndarray) -> str:
 
 
 def parse_row(line: str) -> np.ndarray:
-    """One comma-separated row as float32 (an empty field is NaN); ValueError if a field is not a number."""
+    """One comma-separated row as float32 (an empty field is NaN, a value beyond float32 infinite, as the
+    plausibility checks downstream expect); ValueError if a field is not a number."""
     fields = line.split(",")
-    try:
-        return np.array(fields, dtype=np.float32)
-    except ValueError:
-        return np.array([float(v) if v.strip() else np.nan for v in fields], dtype=np.float32)
+    with np.errstate(over="ignore"):
+        try:
+            return np.array(fields, dtype=np.float32)
+        except ValueError:
+            return np.array([float(v) if v.strip() else np.nan for v in fields], dtype=np.float32)
 
 
 def parse_lines(lines: Iterable[bytes], source: str) -> np.ndarray:
