@@ -104,10 +104,14 @@ class Listener:
         self._lock = threading.Lock()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
         self.client.reconnect_delay_set(1, 1)
+        self.subscribed = threading.Event()
         self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
+        # Messages published before the subscription is in place would be missed (only retained ones come later).
+        assert self.subscribed.wait(10), "the test broker did not confirm the subscription"
 
     def _on_message(self, client: object, userdata: object, message: object) -> None:
         with self._lock:
