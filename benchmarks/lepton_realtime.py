@@ -40,13 +40,16 @@ from thermtool.sensors.lepton.vospi import PACKET_BYTES
 
 @dataclass(frozen=True)
 class Scenario:
-    """One run: transport ("read" or "readbytes"), spidev bufsiz, render+JPEG in process, reader slowdown."""
+    """One run: transport ("read" or "readbytes"), spidev bufsiz, the consumer's load ("none", "jpeg": render
+    + JPEG per frame, "python": pure-Python terminal-style rendering that keeps the main thread busy), reader
+    slowdown, and whether the driver reads in a separate process."""
 
     name: str
     transport: str
     bufsiz: int
-    render: bool
+    load: str
     slowdown: float = 1.0
+    process: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,18 @@ class Result:
 
 
 SCENARIOS = [
-    Scenario("baseline: readbytes, render+JPEG", "readbytes", 4096, True),
-    Scenario("read(n), driver alone", "read", 65536, False),
-    Scenario("read(n), render+JPEG", "read", 65536, True),
-    Scenario("read(n), render+JPEG, reader 4x slower", "read", 65536, True, 4.0),
-    Scenario("read(n), render+JPEG, reader 8x slower", "read", 65536, True, 8.0),
-    Scenario("readbytes, bufsiz 65536, driver alone", "readbytes", 65536, False),
+    Scenario("baseline: readbytes, render+JPEG", "readbytes", 4096, "jpeg"),
+    Scenario("read(n), driver alone", "read", 65536, "none"),
+    Scenario("read(n), render+JPEG", "read", 65536, "jpeg"),
+    Scenario("read(n), render+JPEG, reader 4x slower", "read", 65536, "jpeg", 4.0),
+    Scenario("read(n), render+JPEG, reader 8x slower", "read", 65536, "jpeg", 8.0),
+    Scenario("read(n), busy Python, reader 8x slower", "read", 65536, "python", 8.0),
+    Scenario("process, render+JPEG", "read", 65536, "jpeg", 1.0, True),
+    Scenario("process, render+JPEG, reader 8x slower", "read", 65536, "jpeg", 8.0, True),
+    Scenario("process, busy Python, reader 8x slower", "read", 65536, "python", 8.0, True),
+    Scenario("readbytes, bufsiz 65536, driver alone", "readbytes", 65536, "none"),
 ]
+PYTHON_PASSES = 6  # "python" load: terminal-style passes over each frame, enough to keep a core busy
 
 
 def scene_frames(count: int = 9) -> list[np.ndarray]:
@@ -89,12 +97,27 @@ def render_jpeg(renderer: Renderer, frame: Frame) -> int:
     return out.tell()
 
 
+def render_text(frame: Frame) -> int:
+    """A pure-Python stand-in for the terminal view: one truecolor half-block per pixel pair (holds the GIL)."""
+    rows = frame.data[::2].tolist()
+    return sum(len("".join(f"\x1b[38;2;{int(v) % 256};0;0m\u2580" for v in row)) for row in rows)
+
+
+def consume(load: str, renderer: Renderer, frame: Frame) -> None:
+    """The consumer's work per frame for a scenario's load."""
+    if load == "jpeg":
+        render_jpeg(renderer, frame)
+    elif load == "python":
+        for _ in range(PYTHON_PASSES):
+            render_text(frame)
+
+
 def run(scenario: Scenario, seconds: float) -> Result:
     """Run the driver on a real-time emulated Lepton 3 for `seconds` and measure."""
     emulator = LeptonEmulator(scene_frames(), model=3, clock=SystemClock(), cci=False, bufsiz=scenario.bufsiz,
                               host_slowdown=scenario.slowdown)
     spi = emulator.spi if scenario.transport == "read" else SpidevPort(emulator.spi)
-    sensor = LeptonSensor("lepton3", spi=spi, i2c=False, model=3)  # type: ignore[arg-type]
+    sensor = LeptonSensor("lepton3", spi=spi, i2c=False, model=3, process=scenario.process)  # type: ignore[arg-type]
     renderer = Renderer(cmap="inferno", upscaler="bicubic", size=(480, 640), annotate=True)
     with sensor:
         sensor.read(timeout=10)
@@ -107,8 +130,7 @@ def run(scenario: Scenario, seconds: float) -> Result:
             except SensorTimeoutError:
                 continue
             delivered += 1
-            if scenario.render:
-                render_jpeg(renderer, frame)
+            consume(scenario.load, renderer, frame)
         elapsed = time.monotonic() - t0
         end = sensor.info
     return Result((end["frames"] - start["frames"]) / elapsed, delivered / elapsed,

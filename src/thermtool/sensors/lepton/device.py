@@ -32,6 +32,7 @@ from ...errors import InputError, MissingDependencyError, SensorError, SensorTim
 from ...frame import Frame
 from ..base import Sensor
 from .cci import CCIError, LeptonCCI
+from .process import Batch, ProcessReader
 from .telemetry import KELVIN_OFFSET, TLINEAR_RESOLUTIONS, decode_telemetry
 from .vospi import (
     PACKET_BYTES,
@@ -74,7 +75,8 @@ class LeptonSensor(Sensor):
                  spi_hz: int = MAX_SPI_HZ, spi_mode: int = 3, radiometry: bool | None = None,
                  agc: bool | None = None, ffc: bool = False, telemetry: bool | str | None = "off",
                  clock: Clock | None = None, timeout: float = 5.0, reboot: bool = True,
-                 background: bool | None = None, every_frame: bool = False, label: str | None = None) -> None:
+                 background: bool | None = None, process: bool = False, every_frame: bool = False,
+                 label: str | None = None) -> None:
         super().__init__()
         self.kind = kind
         self.model = _parse_model(model)
@@ -95,6 +97,11 @@ class LeptonSensor(Sensor):
         self.clock = clock if clock is not None else SystemClock()
         self.timeout = float(timeout)
         self.background = (clock is None) if background is None else background
+        if process and not self.background:
+            raise InputError("process=True reads in a separate process in real time: it needs the system clock "
+                             "and a background reader")
+        self.process = process
+        self._process: ProcessReader | None = None
         self.label = label
         self._spi_given = None if isinstance(spi, str) else spi
         self._i2c_given = i2c
@@ -159,9 +166,12 @@ class LeptonSensor(Sensor):
             self._decoder = VospiDecoder(self._layout)
             self._stats_at_frame = DecoderStats()
             self._last_frame_t = self._last_progress_t = self.clock.monotonic()
-            if self.background:
+            self._failure = None
+            if self.process:
+                self._process = ProcessReader(self._child_pump, self._receive_batch, self._fail)
+                self._process.start()
+            elif self.background:
                 self._stop.clear()
-                self._failure = None
                 self._thread = threading.Thread(target=self._reader, name="lepton-vospi", daemon=True)
                 self._thread.start()
         except BaseException:
@@ -169,6 +179,9 @@ class LeptonSensor(Sensor):
             raise
 
     def _close(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
         if self._thread is not None:
             self._stop.set()
             self._thread.join(timeout=2.0)
@@ -291,8 +304,9 @@ class LeptonSensor(Sensor):
             self._decoder.reset()
         self._last_progress_t = self.clock.monotonic()
 
-    def _pump(self) -> None:
-        """One transfer through the decoder; frames go to the queue; losses and stalls resync."""
+    def _pump(self) -> tuple[list[VospiFrame], float]:
+        """One transfer through the decoder: the new frames and when they were complete; losses and stalls
+        resync, and a long loss reboots the camera or raises."""
         decoder = self._decoder
         assert decoder is not None
         frames = decoder.feed(self._transfer())
@@ -301,15 +315,6 @@ class LeptonSensor(Sensor):
             self._last_frame_t = self._last_progress_t = now
             self._rebooted = False
             self._stats_at_frame = replace(decoder.stats)
-            with self._cond:
-                for frame in frames:
-                    if len(self._pending) == self._pending.maxlen:
-                        if self.every_frame:
-                            self.dropped += 1
-                        else:
-                            self.skipped += 1
-                    self._pending.append((frame, now))
-                self._cond.notify_all()
         if decoder.lost is not None:
             self._resync(decoder.lost)
         elif now - self._last_progress_t >= STALL_S:
@@ -319,6 +324,47 @@ class LeptonSensor(Sensor):
             if not self._try_reboot(failure):
                 raise SensorError(failure)
             self._last_frame_t = self.clock.monotonic()
+        return frames, now
+
+    def _deliver(self, frames: list[VospiFrame], captured: float) -> None:
+        """Hand new frames to read(): the newest replaces an unread one (skipped), or, with every_frame, they
+        queue and the oldest overflow (dropped)."""
+        with self._cond:
+            for frame in frames:
+                if len(self._pending) == self._pending.maxlen:
+                    if self.every_frame:
+                        self.dropped += 1
+                    else:
+                        self.skipped += 1
+                self._pending.append((frame, captured))
+            self._cond.notify_all()
+
+    def _fail(self, failure: BaseException) -> None:
+        """Hand a reader's failure to read()."""
+        with self._cond:
+            self._failure = failure
+            self._cond.notify_all()
+
+    def _counters(self) -> dict[str, Any]:
+        assert self._decoder is not None
+        return {"resyncs": self.resyncs, "last_resync": self.last_resync, "reboots": self.reboots,
+                "reads": self.reads, "stats": self._decoder.stats}
+
+    def _child_pump(self) -> Batch | None:
+        """In the reader process: one pump; a batch for the parent when there are frames or a resync."""
+        resyncs = self.resyncs
+        frames, now = self._pump()
+        return Batch(frames, now, self._counters()) if frames or self.resyncs != resyncs else None
+
+    def _receive_batch(self, batch: Batch) -> None:
+        """In the parent: take the reader process's counters, then its frames."""
+        counters = batch.counters
+        self.resyncs, self.last_resync = counters["resyncs"], counters["last_resync"]
+        self.reboots, self.reads = counters["reboots"], counters["reads"]
+        if self._decoder is not None:
+            self._decoder.stats = counters["stats"]
+        if batch.frames:
+            self._deliver(batch.frames, batch.captured)
 
     def _try_reboot(self, failure: str) -> bool:
         """Reboot the camera over CCI once per failure episode (when possible and allowed); True if it did."""
@@ -344,11 +390,11 @@ class LeptonSensor(Sensor):
     def _reader(self) -> None:
         try:
             while not self._stop.is_set():
-                self._pump()
+                frames, now = self._pump()
+                if frames:
+                    self._deliver(frames, now)
         except BaseException as exc:  # handed to the caller of read()
-            with self._cond:
-                self._failure = exc
-                self._cond.notify_all()
+            self._fail(exc)
 
     def _read(self, timeout: float | None) -> Frame:
         if self.background:
@@ -362,7 +408,8 @@ class LeptonSensor(Sensor):
         while not self._pending:
             if deadline is not None and self.clock.monotonic() >= deadline:
                 raise SensorTimeoutError(f"no new Lepton frame within {timeout:g} s")
-            self._pump()
+            frames, now = self._pump()
+            self._deliver(frames, now)
         return self._pending.popleft()
 
     def _wait_background(self, timeout: float | None) -> tuple[VospiFrame, float]:
@@ -438,13 +485,18 @@ class LeptonSensor(Sensor):
             "video_only": self._cci is None, "cci_note": self._cci_note,
             "telemetry": self.telemetry, "units": units, "units_source": self._units_source,
             "tlinear_resolution": self._units[1] if self._units and self._units[0] == "tlinear" else None,
-            "background_reader": self.background, "every_frame": self.every_frame, "resyncs": self.resyncs,
+            "background_reader": self.background, "reader": self._reader_kind(), "every_frame": self.every_frame,
+            "resyncs": self.resyncs,
             "last_resync": self.last_resync, "reboots": self.reboots, "dropped_frames": self.dropped,
             "skipped_frames": self.skipped,
         }
         if self._decoder is not None:
             info.update(self._decoder.stats.as_dict())
         return info
+
+
+    def _reader_kind(self) -> str:
+        return "process" if self.process else "thread" if self.background else "inline"
 
 
 def _parse_model(model: int | str | None) -> int | None:
@@ -491,34 +543,40 @@ def open_lepton(target: str | None, *, spi: Transport | SpiLike | str | None = N
                 i2c: BusioI2C | str | bool | None = None, model: int | str | None = None, spi_hz: int = MAX_SPI_HZ,
                 spi_mode: int = 3, radiometry: bool | None = None, agc: bool | None = None, ffc: bool = False,
                 telemetry: bool | str | None = "off", clock: Clock | None = None, timeout: float = 5.0,
-                reboot: bool = True, background: bool | None = None, every_frame: bool = False) -> LeptonSensor:
+                reboot: bool = True, background: bool | None = None, process: bool = False,
+                every_frame: bool = False) -> LeptonSensor:
     """A Lepton 2 or 3 on SPI (TARGET or `spi`: an spidev path, an object with `read(n)`, or a py-spidev
     SpiDev); the model is detected from the packet layout unless `model` names it; CCI on `i2c` when present."""
     return LeptonSensor("lepton", spi=_spi_target(target, spi), i2c=i2c, model=model, spi_hz=spi_hz,
                         spi_mode=spi_mode, radiometry=radiometry, agc=agc, ffc=ffc, telemetry=telemetry,
-                        clock=clock, timeout=timeout, reboot=reboot, background=background, every_frame=every_frame)
+                        clock=clock, timeout=timeout, reboot=reboot, background=background, process=process,
+                        every_frame=every_frame)
 
 
 def open_lepton2(target: str | None, *, spi: Transport | SpiLike | str | None = None,
                  i2c: BusioI2C | str | bool | None = None, spi_hz: int = MAX_SPI_HZ, spi_mode: int = 3,
                  radiometry: bool | None = None, agc: bool | None = None, ffc: bool = False,
                  telemetry: bool | str | None = "off", clock: Clock | None = None, timeout: float = 5.0,
-                 reboot: bool = True, background: bool | None = None, every_frame: bool = False) -> LeptonSensor:
+                 reboot: bool = True, background: bool | None = None, process: bool = False,
+                 every_frame: bool = False) -> LeptonSensor:
     """A Lepton 2.x (80x60) on SPI; options as for `open_lepton`."""
     return LeptonSensor("lepton2", spi=_spi_target(target, spi), i2c=i2c, model=2, spi_hz=spi_hz,
                         spi_mode=spi_mode, radiometry=radiometry, agc=agc, ffc=ffc, telemetry=telemetry,
-                        clock=clock, timeout=timeout, reboot=reboot, background=background, every_frame=every_frame)
+                        clock=clock, timeout=timeout, reboot=reboot, background=background, process=process,
+                        every_frame=every_frame)
 
 
 def open_lepton3(target: str | None, *, spi: Transport | SpiLike | str | None = None,
                  i2c: BusioI2C | str | bool | None = None, spi_hz: int = MAX_SPI_HZ, spi_mode: int = 3,
                  radiometry: bool | None = None, agc: bool | None = None, ffc: bool = False,
                  telemetry: bool | str | None = "off", clock: Clock | None = None, timeout: float = 5.0,
-                 reboot: bool = True, background: bool | None = None, every_frame: bool = False) -> LeptonSensor:
+                 reboot: bool = True, background: bool | None = None, process: bool = False,
+                 every_frame: bool = False) -> LeptonSensor:
     """A Lepton 3.x (160x120) on SPI; options as for `open_lepton`."""
     return LeptonSensor("lepton3", spi=_spi_target(target, spi), i2c=i2c, model=3, spi_hz=spi_hz,
                         spi_mode=spi_mode, radiometry=radiometry, agc=agc, ffc=ffc, telemetry=telemetry,
-                        clock=clock, timeout=timeout, reboot=reboot, background=background, every_frame=every_frame)
+                        clock=clock, timeout=timeout, reboot=reboot, background=background, process=process,
+                        every_frame=every_frame)
 
 
 def _spi_target(target: str | None, spi: Transport | SpiLike | str | None) -> Transport | SpiLike | str | None:
