@@ -51,7 +51,7 @@ def capture(sensor_request: SensorRequest, out: Path, count: int | None, duratio
     report = reporter()
     rotation = Rotation(keep, parse_size(rotate_size) if rotate_size else None) if keep or rotate_size else None
     renderer = build_renderer(render_request) if fmt in ("png", "jpg") else None  # checks --cmap etc. early
-    sensor = sensor_request.open({"rate": rate})
+    sensor = sensor_request.open({"rate": rate, "every_frame": True})  # a Lepton queues frames, not newest-only
     paced_by_sensor = rate is not None and sensor_request.takes("rate")
     with sensor:
         manifest: dict[str, Any] = {"sensor": sensor.info, "format": fmt, "count": count, "duration": duration,
