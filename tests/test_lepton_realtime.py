@@ -222,3 +222,17 @@ def test_real_time_emulator_and_driver_on_the_system_clock() -> None:
         second = sensor.read(timeout=10)
         assert sensor.info["reader"] == "thread" and sensor.info["transport"] == "read"
     assert second.timestamp > first.timestamp and index_of(sensor, frames) in range(4)
+
+
+@pytest.mark.parametrize(("options", "units", "top"), [({"radiometry": False}, "counts", 0x3FFF),
+                                                       ({"agc": True}, "agc", 0xFF), ({}, "C", 200)])
+def test_sim_lepton_gives_raw_counts_and_agc(options: dict[str, bool], units: str, top: float) -> None:
+    from thermtool.sensors import open_sensor
+
+    with open_sensor("sim-lepton", realtime=False, seed=3, **options) as sensor:
+        frame = sensor.read()
+        info = sensor.info
+    assert frame.units == units and float(frame.data.max()) <= top and info["units_source"] == "cci"
+    assert float(frame.data.max()) > float(frame.data.min())
+    with pytest.raises(InputError, match="exclude"):
+        open_sensor("sim-lepton", realtime=False, radiometry=True, agc=True).open()

@@ -70,6 +70,8 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
                                            "Nano)."}),
     (("--radiometry/--no-radiometry",), "radiometry", {
         "default": None, "help": "Lepton: TLinear temperatures (default) or raw 14-bit counts."}),
+    (("--agc/--no-agc",), "agc", {
+        "default": None, "help": "Lepton: 8-bit AGC output (contrast-stretched, not temperatures) or not."}),
     (("--ffc",), "ffc", {"is_flag": True, "default": None, "help": "Lepton: run a flat-field correction at start."}),
     (("--telemetry/--no-telemetry",), "telemetry", {"default": None, "help": "Lepton: enable telemetry rows."}),
 ]
