@@ -14,6 +14,7 @@ from thermtool import InputError, SensorError
 from thermtool.buses.spi import PY_SPIDEV_MAX_READ, transport_for
 from thermtool.clock import SystemClock
 from thermtool.emulators.lepton import LeptonEmulator, SpidevPort
+from thermtool.sensors import open_sensor
 from thermtool.sensors.lepton import LeptonSensor
 from thermtool.sensors.lepton.vospi import PACKET_BYTES
 
@@ -227,8 +228,6 @@ def test_real_time_emulator_and_driver_on_the_system_clock() -> None:
 @pytest.mark.parametrize(("options", "units", "top"), [({"radiometry": False}, "counts", 0x3FFF),
                                                        ({"agc": True}, "agc", 0xFF), ({}, "C", 200)])
 def test_sim_lepton_gives_raw_counts_and_agc(options: dict[str, bool], units: str, top: float) -> None:
-    from thermtool.sensors import open_sensor
-
     with open_sensor("sim-lepton", realtime=False, seed=3, **options) as sensor:
         frame = sensor.read()
         info = sensor.info

@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,7 +64,7 @@ class SpiLike(Protocol):
 class Reader:
     """A transport as the driver uses it: `read`, the most bytes one read may ask for, and what it is."""
 
-    read: Any  # Callable[[int], bytes-like]
+    read: Callable[[int], Any]  # bytes, or py-spidev's list of ints
     limit: int
     kind: str  # "os.read", "read" (a caller's object) or "readbytes" (py-spidev)
 
