@@ -9,8 +9,9 @@ resyncs per minute. Scenarios:
 - baseline: py-spidev's `readbytes` (GIL held for each transfer, reads clamped to 4096 bytes) with
   render+JPEG in the same process, which is how the driver read before issue 13;
 - the `read(n)` transport (`os.read` on the node: GIL free during transfers) with bufsiz 65536: the driver
-  alone, with render+JPEG, and with the reader thread's CPU slowed 4x and 8x (Pi 4 / Pi Zero 2 class) while
-  render+JPEG runs;
+  alone, with render+JPEG, and with the driver's CPU (reading and decoding threads: the emulator's
+  `SlowHost`) slowed 4x and 8x (Pi 4 / Pi Zero 2 class) while render+JPEG or pure-Python work runs;
+- the same with the driver in a separate reader process (`process=True`);
 - py-spidev's `readbytes` with bufsiz 65536: reads stay whole packets under py-spidev's 4096-byte clamp.
 
 Targets (issue 13): 8.7 frames/s with <= 5 resyncs/min with render+JPEG; >= 8.0 frames/s with the reader
@@ -24,13 +25,15 @@ from __future__ import annotations
 import argparse
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from thermtool.clock import SystemClock
-from thermtool.emulators.lepton import LeptonEmulator, SpidevPort
+from thermtool.emulators.lepton import LeptonEmulator, SlowHost, SpidevPort
 from thermtool.errors import SensorTimeoutError
 from thermtool.frame import Frame
 from thermtool.render import Renderer
@@ -112,12 +115,23 @@ def consume(load: str, renderer: Renderer, frame: Frame) -> None:
             render_text(frame)
 
 
+def slowed(digest: Callable[..., Any], host: SlowHost) -> Callable[..., Any]:
+    """The driver's decoding step charged to the slow host CPU like its reads (whatever thread runs it)."""
+    def charged(*args: Any) -> Any:
+        host.charge()
+        result = digest(*args)
+        host.charge()
+        return result
+    return charged
+
+
 def run(scenario: Scenario, seconds: float) -> Result:
     """Run the driver on a real-time emulated Lepton 3 for `seconds` and measure."""
     emulator = LeptonEmulator(scene_frames(), model=3, clock=SystemClock(), cci=False, bufsiz=scenario.bufsiz,
                               host_slowdown=scenario.slowdown)
     spi = emulator.spi if scenario.transport == "read" else SpidevPort(emulator.spi)
     sensor = LeptonSensor("lepton3", spi=spi, i2c=False, model=3, process=scenario.process)  # type: ignore[arg-type]
+    sensor._digest = slowed(sensor._digest, emulator.spi.host)  # type: ignore[method-assign]
     renderer = Renderer(cmap="inferno", upscaler="bicubic", size=(480, 640), annotate=True)
     with sensor:
         sensor.read(timeout=10)

@@ -256,7 +256,7 @@ def test_background_reader() -> None:
     with sensor:
         got = indices(sensor, frames, 3)
         assert sensor.info["background_reader"] is True
-    assert got == sorted(got) and sensor._thread is None and emulator.spi.closed is False
+    assert got == sorted(got) and sensor._threads == [] and emulator.spi.closed is False
 
 
 def test_background_reader_passes_on_failure() -> None:

@@ -54,9 +54,12 @@ class ReadOnly:
         self.inner.close()
 
 
-def past_the_end(emulator: LeptonEmulator, frames: list[np.ndarray]) -> Callable[[], bool]:
-    """True once the emulated camera has sent its whole finite sequence (virtual time)."""
-    return lambda: emulator.clock.monotonic() > len(frames) / emulator.spi.rate + 0.5
+def all_decoded(sensor: LeptonSensor, frames: list[np.ndarray]) -> Callable[[], bool]:
+    """True once the driver has decoded the last frame of the emulated camera's finite sequence."""
+    def done() -> bool:
+        last = sensor._decoder._last if sensor._decoder is not None else None
+        return last is not None and np.array_equal(last.pixels, frames[-1])
+    return done
 
 
 def open_on(spi: object, emulator: LeptonEmulator, **options: object) -> LeptonSensor:
@@ -125,7 +128,7 @@ def test_read_returns_the_newest_frame_and_counts_skipped() -> None:
     frames = frames_for(30)
     emulator = LeptonEmulator(frames, cci=False, loop=False)
     with open_on(emulator.spi, emulator, background=True, timeout=600) as sensor:
-        wait_for(past_the_end(emulator, frames))  # the reader ran ahead of a busy caller
+        wait_for(all_decoded(sensor, frames))  # the reader ran ahead of a busy caller
         sensor.read(timeout=5)
         newest = index_of(sensor, frames)
         info = sensor.info
@@ -137,7 +140,7 @@ def test_every_frame_queues_in_order_and_counts_drops() -> None:
     frames = frames_for(40)
     emulator = LeptonEmulator(frames, cci=False, loop=False)
     with open_on(emulator.spi, emulator, background=True, every_frame=True, timeout=600) as sensor:
-        wait_for(past_the_end(emulator, frames))
+        wait_for(all_decoded(sensor, frames))
         got = []
         for _ in range(32):
             sensor.read(timeout=5)

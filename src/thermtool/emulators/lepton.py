@@ -165,6 +165,32 @@ class _Encoded:
     slips: dict[tuple[int, int], int]
 
 
+class SlowHost:
+    """A host CPU `factor` times slower, for real-time runs: `charge()` burns (factor - 1) times the CPU time
+    the calling thread used since its previous charge, so work done between charges takes `factor` times
+    as long (and holds the GIL as long, as Python code would)."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        self.factor = float(factor)
+        self._marks: dict[int, float] = {}  # thread id -> its CPU time after its last charge
+
+    def charge(self) -> None:
+        """Burn for the calling thread's work since its last charge (nothing on its first)."""
+        if self.factor <= 1.0:
+            return
+        thread, now = threading.get_ident(), time.thread_time()
+        since = self._marks.get(thread)
+        if since is not None:
+            until = now + (self.factor - 1.0) * (now - since)
+            while time.thread_time() < until:
+                pass
+        self.mark()
+
+    def mark(self) -> None:
+        """Start counting the calling thread's work afresh (after work that is not the host's)."""
+        self._marks[threading.get_ident()] = time.thread_time()
+
+
 def _hold_gil_sleep() -> Any:
     """libc usleep called through ctypes.PyDLL, which keeps the GIL: a C call that blocks other threads."""
     return ctypes.PyDLL(None).usleep
@@ -175,8 +201,9 @@ class VospiEmulator:
 
     Time: each transfer takes 8 bits per byte at `max_speed_hz` on `clock`; the camera's schedule runs on
     the same clock from construction. `read` refuses transfers over `bufsiz` with Errno 90 as the kernel
-    does. On the system clock, `host_slowdown` k > 1 models a host CPU k times slower: before each read the
-    calling thread burns (k - 1) times the CPU time it spent since its previous read returned.
+    does. On the system clock, `host_slowdown` k > 1 models a host CPU k times slower (`host`, a SlowHost):
+    before each read the calling thread burns (k - 1) times the CPU time it spent since its previous read
+    returned; other host threads can charge `host` for their work too.
     """
 
     def __init__(self, frames: FrameSource, *, state: LeptonState | None = None,
@@ -196,8 +223,8 @@ class VospiEmulator:
         self.mode = 3
         self.bits_per_word = 8
         self.slip_bytes = slip_bytes
-        self.host_slowdown = float(host_slowdown)
         self.realtime = isinstance(self.clock, SystemClock)
+        self.host = SlowHost(host_slowdown if self.realtime else 1.0)
         self.stats = EmulatorStats()
         segments = 4 if self.state.model == 3 else 1
         self.slots_per_frame = segments * (3 if duplicates else 1)
@@ -215,7 +242,6 @@ class VospiEmulator:
         self._pos = 0
         self._lost = False
         self._cache: dict[int, _Encoded] = {}
-        self._host_cpu: dict[int, float] = {}  # thread id -> its CPU time when its last read returned
         self._lock = threading.Lock()
         self.closed = False
 
@@ -230,7 +256,7 @@ class VospiEmulator:
             raise OSError(errno.EBADF, "Bad file descriptor")
         if count > self.bufsiz:
             raise OSError(errno.EMSGSIZE, "Message too long")
-        self._slow_host()
+        self.host.charge()
         with self._lock:
             start = self.clock.monotonic()
             data = self._clock_out(start, count)
@@ -242,8 +268,7 @@ class VospiEmulator:
         else:
             time.sleep(max(0.0, end - time.monotonic()))
         self._last_end = max(end, self.clock.monotonic())
-        if self.realtime:
-            self._host_cpu[threading.get_ident()] = time.thread_time()
+        self.host.mark()  # the emulator's own work is not the host's
         return data
 
     def _clock_out(self, now: float, count: int) -> bytes:
@@ -262,17 +287,6 @@ class VospiEmulator:
         self.stats.transfers += 1
         self.stats.bytes += count
         return data
-
-    def _slow_host(self) -> None:
-        """Burn (host_slowdown - 1) x the CPU the calling thread used since its last read (real time only)."""
-        if not self.realtime or self.host_slowdown <= 1.0:
-            return
-        spent = self._host_cpu.get(threading.get_ident())
-        if spent is None:
-            return
-        until = time.thread_time() + (self.host_slowdown - 1.0) * (time.thread_time() - spent)
-        while time.thread_time() < until:
-            pass
 
     def close(self) -> None:
         """Release the fake device."""

@@ -7,14 +7,15 @@ error, missing or out-of-order packets or segments, no frame for a while) is ans
 says: /CS idle for more than 185 ms, then start over (4.2.2.3.1 / 4.2.3.3.1). Resyncing is bounded: after
 `timeout` seconds without a frame the driver reboots the camera over CCI once (when it can and `reboot`
 allows), then gives up with a SensorError that says what to check. The camera must be read continuously
-(every segment, duplicates included), so by default a background thread reads while the caller is busy;
-emulator runs on a virtual clock read inline. `read()` returns the newest complete frame (older ones are
-counted as skipped); with `every_frame` it returns every frame in order from a bounded queue and counts
-the ones that overflowed it as dropped.
+(every segment, duplicates included), so by default a background thread reads back to back while the
+caller is busy and a second thread decodes; emulator runs on a virtual clock read inline. `read()`
+returns the newest complete frame (older ones are counted as skipped); with `every_frame` it returns
+every frame in order from a bounded queue and counts the ones that overflowed it as dropped.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import deque
@@ -51,6 +52,7 @@ DEFAULT_I2C = "/dev/i2c-1"
 RESYNC_S = RESYNC_IDLE_S + 0.015  # /CS idle a little over the datasheet's 185 ms
 STALL_S = 1.0  # no frame for this long: resync even though the decoder saw nothing wrong
 MAX_READ_PACKETS = 244  # one Lepton 3 frame with telemetry: reads beyond this gain nothing
+READ_QUEUE = 64  # reads waiting for the decoding thread (about 1 s of 40 KB reads) before reading stalls
 QUEUE_FRAMES = 32  # every_frame: frames kept for a slow caller (about 3.7 s) before dropping the oldest
 CHECKLIST = ("check the wiring (MISO, SCLK and /CS on the SPI0 pins, and GND), that SPI is enabled "
              "(ls /dev/spidev*), that /CS matches the device (CE0 = spidev0.0, CE1 = spidev0.1), and power "
@@ -128,7 +130,10 @@ class LeptonSensor(Sensor):
         self.reads = 0
         self.last_resync = ""
         self.last_raw: np.ndarray | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._reads: queue.Queue[tuple[bytes, float, int]] = queue.Queue(READ_QUEUE)
+        self._requested: str | None = None  # a resync the decoding thread asks the reading thread for
+        self._generation = self._decoded_generation = 0
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._failure: BaseException | None = None
@@ -167,13 +172,17 @@ class LeptonSensor(Sensor):
             self._stats_at_frame = DecoderStats()
             self._last_frame_t = self._last_progress_t = self.clock.monotonic()
             self._failure = None
+            self._reads = queue.Queue(READ_QUEUE)
+            self._requested, self._decoded_generation = None, -1
             if self.process:
                 self._process = ProcessReader(self._child_pump, self._receive_batch, self._fail)
                 self._process.start()
             elif self.background:
                 self._stop.clear()
-                self._thread = threading.Thread(target=self._reader, name="lepton-vospi", daemon=True)
-                self._thread.start()
+                self._threads = [threading.Thread(target=self._reader, name="lepton-vospi", daemon=True),
+                                 threading.Thread(target=self._decode, name="lepton-decode", daemon=True)]
+                for thread in self._threads:
+                    thread.start()
         except BaseException:
             self._release()
             raise
@@ -182,10 +191,10 @@ class LeptonSensor(Sensor):
         if self._process is not None:
             self._process.stop()
             self._process = None
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=2.0)
-            self._thread = None
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        self._threads = []
         self._release()
 
     def _release(self) -> None:
@@ -296,34 +305,52 @@ class LeptonSensor(Sensor):
         return data if isinstance(data, bytes) else bytes(data)
 
     def _resync(self, reason: str) -> None:
-        """/CS idle (no transfers) for more than 185 ms, then start over from the next packet 0."""
+        """/CS idle (no transfers) for more than 185 ms, then start over from the next packet 0: reads after
+        this belong to a new generation, and the decoder starts afresh on the first of them."""
         self.resyncs += 1
         self.last_resync = reason
         self.clock.sleep(RESYNC_S)
-        if self._decoder is not None:
-            self._decoder.reset()
+        self._generation += 1
         self._last_progress_t = self.clock.monotonic()
 
-    def _pump(self) -> tuple[list[VospiFrame], float]:
-        """One transfer through the decoder: the new frames and when they were complete; losses and stalls
-        resync, and a long loss reboots the camera or raises."""
+    def _digest(self, data: bytes, captured: float, generation: int) -> tuple[list[VospiFrame], str | None]:
+        """Decode one read: the new frames, and why the reader must resync now (None: keep reading)."""
         decoder = self._decoder
         assert decoder is not None
-        frames = decoder.feed(self._transfer())
-        now = self.clock.monotonic()
+        if generation != self._decoded_generation:
+            decoder.reset()
+            self._decoded_generation = generation
+        elif decoder.lost is not None:
+            return [], None  # read before the resync asked for: the stream it came from is broken
+        frames = decoder.feed(data)
         if frames:
-            self._last_frame_t = self._last_progress_t = now
+            self._last_frame_t = self._last_progress_t = captured
             self._rebooted = False
             self._stats_at_frame = replace(decoder.stats)
         if decoder.lost is not None:
-            self._resync(decoder.lost)
-        elif now - self._last_progress_t >= STALL_S:
-            self._resync(f"no frame for {STALL_S:g} s")
+            return frames, decoder.lost
+        if captured - self._last_progress_t >= STALL_S:
+            return frames, f"no frame for {STALL_S:g} s"
+        return frames, None
+
+    def _act(self, reason: str | None) -> None:
+        """In the reading thread: resync for `reason`; after `timeout` without a frame, reboot once or raise."""
+        if reason is not None:
+            self._resync(reason)
         if self.clock.monotonic() - self._last_frame_t >= self.timeout:
             failure = self._give_up_message()
             if not self._try_reboot(failure):
                 raise SensorError(failure)
             self._last_frame_t = self.clock.monotonic()
+
+    def _pump(self) -> tuple[list[VospiFrame], float]:
+        """One read decoded in the same thread (inline and in the reader process): the new frames and when
+        they were complete."""
+        generation = self._generation
+        data = self._transfer()
+        now = self.clock.monotonic()
+        frames, reason = self._digest(data, now, generation)
+        self._act(reason)
         return frames, now
 
     def _deliver(self, frames: list[VospiFrame], captured: float) -> None:
@@ -388,12 +415,37 @@ class LeptonSensor(Sensor):
                 f"{self.resyncs} resyncs; since the last frame: {seen}; {CHECKLIST}")
 
     def _reader(self) -> None:
+        """The reading thread: reads back to back and queues them for the decoding thread, doing nothing else
+        between reads (the GIL is free during each read) but the resyncs and reboots the decoder asks for."""
         try:
             while not self._stop.is_set():
-                frames, now = self._pump()
-                if frames:
-                    self._deliver(frames, now)
+                reason, self._requested = self._requested, None
+                self._act(reason)
+                generation = self._generation
+                item = (self._transfer(), self.clock.monotonic(), generation)
+                while not self._stop.is_set():  # a full queue stalls reading: the decoder sees the loss
+                    try:
+                        self._reads.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
         except BaseException as exc:  # handed to the caller of read()
+            self._fail(exc)
+
+    def _decode(self) -> None:
+        """The decoding thread: reads from the queue to frames for read(); asks the reader to resync."""
+        try:
+            while not self._stop.is_set():
+                try:
+                    data, captured, generation = self._reads.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                frames, reason = self._digest(data, captured, generation)
+                if reason is not None and generation == self._generation:
+                    self._requested = reason
+                if frames:
+                    self._deliver(frames, captured)
+        except BaseException as exc:
             self._fail(exc)
 
     def _read(self, timeout: float | None) -> Frame:
