@@ -19,6 +19,7 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -133,6 +134,7 @@ class LeptonSensor(Sensor):
         self._threads: list[threading.Thread] = []
         self._reads: queue.Queue[tuple[bytes, float, int]] = queue.Queue(READ_QUEUE)
         self._requested: str | None = None  # a resync the decoding thread asks the reading thread for
+        self._sink: Callable[[Batch], None] | None = None  # in a reader process: where frames go
         self._generation = self._decoded_generation = 0
         self._stop = threading.Event()
         self._cond = threading.Condition()
@@ -175,17 +177,20 @@ class LeptonSensor(Sensor):
             self._reads = queue.Queue(READ_QUEUE)
             self._requested, self._decoded_generation = None, -1
             if self.process:
-                self._process = ProcessReader(self._child_pump, self._receive_batch, self._fail)
+                self._process = ProcessReader(self._child_run, self._receive_batch, self._fail)
                 self._process.start()
             elif self.background:
-                self._stop.clear()
-                self._threads = [threading.Thread(target=self._reader, name="lepton-vospi", daemon=True),
-                                 threading.Thread(target=self._decode, name="lepton-decode", daemon=True)]
-                for thread in self._threads:
-                    thread.start()
+                self._start_threads()
         except BaseException:
             self._release()
             raise
+
+    def _start_threads(self) -> None:
+        self._stop.clear()
+        self._threads = [threading.Thread(target=self._reader, name="lepton-vospi", daemon=True),
+                         threading.Thread(target=self._decode, name="lepton-decode", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
     def _close(self) -> None:
         if self._process is not None:
@@ -355,7 +360,10 @@ class LeptonSensor(Sensor):
 
     def _deliver(self, frames: list[VospiFrame], captured: float) -> None:
         """Hand new frames to read(): the newest replaces an unread one (skipped), or, with every_frame, they
-        queue and the oldest overflow (dropped)."""
+        queue and the oldest overflow (dropped). In the reader process they go to the parent instead."""
+        if self._sink is not None:
+            self._sink(Batch(frames, captured, self._counters()))
+            return
         with self._cond:
             for frame in frames:
                 if len(self._pending) == self._pending.maxlen:
@@ -377,11 +385,19 @@ class LeptonSensor(Sensor):
         return {"resyncs": self.resyncs, "last_resync": self.last_resync, "reboots": self.reboots,
                 "reads": self.reads, "stats": self._decoder.stats}
 
-    def _child_pump(self) -> Batch | None:
-        """In the reader process: one pump; a batch for the parent when there are frames or a resync."""
-        resyncs = self.resyncs
-        frames, now = self._pump()
-        return Batch(frames, now, self._counters()) if frames or self.resyncs != resyncs else None
+    def _child_run(self, send: Callable[[Batch], None], stopped: Callable[[], bool]) -> None:
+        """In the reader process: the same reading and decoding threads, new frames sent to the parent with
+        the counters, until `stopped()`; a failure is raised (the process reader hands it over)."""
+        self._sink = send
+        self._start_threads()
+        with self._cond:
+            while self._failure is None and not stopped():
+                self._cond.wait(0.2)
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        if self._failure is not None:
+            raise self._failure
 
     def _receive_batch(self, batch: Batch) -> None:
         """In the parent: take the reader process's counters, then its frames."""

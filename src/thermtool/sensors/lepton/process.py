@@ -1,8 +1,9 @@
 """Reading VoSPI in a separate process, so the reader never waits for the GIL of a busy renderer.
 
 The child is forked from the opened driver (so an spidev descriptor or an emulator passed as `spi=` comes
-along), runs its pump loop, and sends each batch of new frames with the driver's counters over a pipe; the
-parent's receiving thread hands them to `read()`. Errors in the child come back as one message.
+along), runs the driver's reading and decoding threads, and sends each batch of new frames with the
+driver's counters over a pipe; the parent's receiving thread hands them to `read()`. Errors in the child
+come back as one message.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ class Failure:
 
 
 class ProcessReader:
-    """Runs `pump() -> Batch | None` in a forked child until stopped; `deliver(batch)` runs in the parent."""
+    """Runs `run(send, stopped)` in a forked child, which calls `send(batch)` for each batch until `stopped()`;
+    `deliver(batch)` runs in the parent."""
 
-    def __init__(self, pump: Callable[[], Batch | None], deliver: Callable[[Batch], None],
-                 fail: Callable[[SensorError], None]) -> None:
-        self._pump, self._deliver, self._fail = pump, deliver, fail
+    def __init__(self, run: Callable[[Callable[[Batch], None], Callable[[], bool]], None],
+                 deliver: Callable[[Batch], None], fail: Callable[[SensorError], None]) -> None:
+        self._run, self._deliver, self._fail = run, deliver, fail
         context = multiprocessing.get_context("fork")  # the child must inherit the opened device
         self._stop = context.Event()
         self._parent, child = context.Pipe(duplex=False)
@@ -76,10 +78,7 @@ class ProcessReader:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the child
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
-            while not self._stop.is_set():
-                batch = self._pump()
-                if batch is not None:
-                    conn.send(batch)
+            self._run(conn.send, self._stop.is_set)
         except BaseException as exc:  # handed to the parent's read()
             conn.send(Failure(str(exc), isinstance(exc, SensorError)))
         finally:
