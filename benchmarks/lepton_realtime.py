@@ -7,7 +7,8 @@ the real driver for `--seconds` and prints frames/s (decoded by the driver; deli
 resyncs per minute. Scenarios:
 
 - baseline: py-spidev's `readbytes` (GIL held for each transfer, reads clamped to 4096 bytes) with
-  render+JPEG in the same process, which is how the driver read before issue 13;
+  render+JPEG in the same process, the transport the driver used before issue 13, also with the driver's
+  CPU slowed 8x;
 - the `read(n)` transport (`os.read` on the node: GIL free during transfers) with bufsiz 65536: the driver
   alone, with render+JPEG, and with the driver's CPU (reading and decoding threads: the emulator's
   `SlowHost`) slowed 4x and 8x (Pi 4 / Pi Zero 2 class) while render+JPEG or pure-Python work runs;
@@ -69,6 +70,7 @@ class Result:
 
 SCENARIOS = [
     Scenario("baseline: readbytes, render+JPEG", "readbytes", 4096, "jpeg"),
+    Scenario("readbytes, render+JPEG, reader 8x slower", "readbytes", 4096, "jpeg", 8.0),
     Scenario("read(n), driver alone", "read", 65536, "none"),
     Scenario("read(n), render+JPEG", "read", 65536, "jpeg"),
     Scenario("read(n), render+JPEG, reader 4x slower", "read", 65536, "jpeg", 4.0),

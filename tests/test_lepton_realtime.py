@@ -13,7 +13,7 @@ import pytest
 from thermtool import InputError, SensorError
 from thermtool.buses.spi import PY_SPIDEV_MAX_READ, transport_for
 from thermtool.clock import SystemClock
-from thermtool.emulators.lepton import LeptonEmulator, SpidevPort
+from thermtool.emulators.lepton import Fault, LeptonEmulator, SpidevPort
 from thermtool.sensors import open_sensor
 from thermtool.sensors.lepton import LeptonSensor
 from thermtool.sensors.lepton.vospi import PACKET_BYTES
@@ -238,3 +238,17 @@ def test_sim_lepton_gives_raw_counts_and_agc(options: dict[str, bool], units: st
     assert float(frame.data.max()) > float(frame.data.min())
     with pytest.raises(InputError, match="exclude"):
         open_sensor("sim-lepton", realtime=False, radiometry=True, agc=True).open()
+
+
+@pytest.mark.parametrize("kind", ["flip", "desync", "lose"])
+def test_reading_and_decoding_threads_resync_on_faults(kind: str) -> None:
+    frames = frames_for(16, seed=4)
+    emulator = LeptonEmulator(frames, cci=False, loop=False, faults=[Fault(kind, frame=f, segment=2) for f in (4, 9)])
+    with open_on(emulator.spi, emulator, background=True, every_frame=True, timeout=600) as sensor:
+        got = []
+        for _ in range(8):
+            sensor.read(timeout=30)
+            got.append(index_of(sensor, frames))
+        info = sensor.info
+    assert got == sorted(set(got)) and not {4, 9} & set(got)  # corrupted frames never come out
+    assert info["resyncs"] >= 3 and info["losses"] >= 2 and info["reader"] == "thread"
