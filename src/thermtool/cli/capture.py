@@ -62,9 +62,11 @@ def capture(sensor_request: SensorRequest, out: Path, count: int | None, duratio
             stats = run_capture(sensor, sink, count=count, duration=duration,
                                 rate=None if paced_by_sensor else rate, max_errors=max_errors,
                                 rotation=rotation, should_stop=lambda: stop.requested, on_frame=progress)
+            dropped = sensor.info.get("dropped_frames")
     rotated = f", {rotation.deleted} old file(s) rotated out" if rotation and rotation.deleted else ""
+    lost = f", {dropped} frame(s) dropped by the sensor's queue (writing too slow)" if dropped else ""
     report.info(f"captured {stats.frames} frame(s) into {out} ({stats.files} file(s)) "
-                f"in {stats.elapsed:.1f} s, {stats.fps:.2f} frames/s, {stats.errors} sensor error(s){rotated}")
+                f"in {stats.elapsed:.1f} s, {stats.fps:.2f} frames/s, {stats.errors} sensor error(s){rotated}{lost}")
     return stop.exit_code
 
 
