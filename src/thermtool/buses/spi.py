@@ -1,38 +1,72 @@
-"""SPI through Linux spidev (py-spidev): open a /dev/spidevB.D node in a given mode and speed, with errors
-that say what to fix, and the kernel's per-transfer size limit.
+"""SPI through Linux spidev: open /dev/spidevB.D in a mode and at a speed (ioctls), read with `os.read`.
 
-Drivers use any object with py-spidev's `readbytes(n)`, `xfer2(data)` and `close()`; a transfer longer than
-spidev's `bufsiz` module parameter (4096 bytes by default) fails with Errno 90 "Message too long", so
-drivers size their reads with `transfer_limit`.
+A Lepton must be read continuously in real time, so the transport is `read(n) -> bytes`: on a device node
+that is `os.read` on its file descriptor, which releases the GIL for the whole transfer and returns bytes,
+and moves up to the kernel's `bufsiz` (4096 bytes by default; larger reads fail with Errno 90).
+Objects passed in by the caller are used through `transport_for`: one with `read(n)` as is, a py-spidev
+`SpiDev` (`readbytes`) with reads clamped to 4096 bytes, because py-spidev silently shortens longer reads.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import re
 import stat
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import MissingDependencyError, SensorError
+from ..errors import InputError, SensorError
 
 BUFSIZ_PATH = Path("/sys/module/spidev/parameters/bufsiz")
 DEFAULT_BUFSIZ = 4096  # the spidev driver's default bufsiz
+PY_SPIDEV_MAX_READ = 4096  # py-spidev's readbytes silently clamps every read to this (SPIDEV_MAXPATH)
 DEFAULT_SPI = "/dev/spidev0.0"
+SPI_MODES = (0, 1, 2, 3)
+
+# linux/spi/spidev.h: _IOW(SPI_IOC_MAGIC 'k', nr, type)
+_IOC_WRITE, _SPI_MAGIC = 1, ord("k")
+
+
+def _iow(number: int, size: int) -> int:
+    return (_IOC_WRITE << 30) | (size << 16) | (_SPI_MAGIC << 8) | number
+
+
+SPI_IOC_WR_MODE = _iow(1, 1)
+SPI_IOC_WR_BITS_PER_WORD = _iow(3, 1)
+SPI_IOC_WR_MAX_SPEED_HZ = _iow(4, 4)
 
 _ENABLE_HINT = ("enable SPI (Raspberry Pi: raspi-config > Interface Options > SPI, or dtparam=spi=on in "
                 "config.txt; Jetson: sudo /opt/nvidia/jetson-io/jetson-io.py) and check `ls /dev/spidev*`")
 
 
+class Transport(Protocol):
+    """What the Lepton driver reads through: `read(n)` returns exactly n bytes clocked in (MOSI low)."""
+
+    def read(self, count: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class SpiLike(Protocol):
-    """The part of py-spidev's SpiDev that drivers use."""
+    """The part of py-spidev's SpiDev that callers may pass instead of a transport."""
 
     def readbytes(self, count: int) -> Any: ...
 
-    def xfer2(self, data: Any) -> Any: ...
-
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A transport as the driver uses it: `read`, the most bytes one read may ask for, and what it is."""
+
+    read: Callable[[int], Any]  # bytes, or py-spidev's list of ints
+    limit: int
+    kind: str  # "os.read", "read" (a caller's object) or "readbytes" (py-spidev)
 
 
 def spidev_bufsiz(path: Path = BUFSIZ_PATH) -> int:
@@ -48,6 +82,16 @@ def transfer_limit(spi: object, bufsiz_path: Path = BUFSIZ_PATH) -> int:
     """Bytes one transfer on `spi` may move: its own `bufsiz` attribute when it has one, else the kernel's."""
     own = getattr(spi, "bufsiz", None)
     return int(own) if isinstance(own, int) and own > 0 else spidev_bufsiz(bufsiz_path)
+
+
+def transport_for(spi: Any, bufsiz_path: Path = BUFSIZ_PATH) -> Reader:
+    """How to read `spi`: its `read(n)` up to its transfer limit, else py-spidev's `readbytes` up to 4096."""
+    limit = transfer_limit(spi, bufsiz_path)
+    if callable(getattr(spi, "read", None)):
+        return Reader(spi.read, limit, "os.read" if isinstance(spi, SpiDevice) else "read")
+    if callable(getattr(spi, "readbytes", None)):
+        return Reader(spi.readbytes, min(limit, PY_SPIDEV_MAX_READ), "readbytes")
+    raise InputError(f"spi={type(spi).__name__}: expected an object with read(n) or py-spidev's readbytes(n)")
 
 
 def parse_spidev_path(path: str) -> tuple[int, int]:
@@ -70,37 +114,35 @@ def _check_node(path: str) -> None:
 
 
 class SpiDevice:
-    """A py-spidev SpiDev opened on a path in `mode` at `speed_hz`; `bufsiz` is the per-transfer limit."""
+    """An spidev node opened in `mode` at `speed_hz` (set by ioctl); `read(n)` is `os.read` on its descriptor.
+
+    `bufsiz` is the per-read limit (the kernel's spidev bufsiz parameter).
+    """
 
     def __init__(self, path: str = DEFAULT_SPI, *, speed_hz: int, mode: int = 3,
                  bufsiz_path: Path = BUFSIZ_PATH) -> None:
+        if mode not in SPI_MODES:
+            raise InputError(f"--spi-mode {mode}: SPI modes are 0-3")
         self.path = str(path)
-        bus, chip_select = parse_spidev_path(self.path)
+        bus, _ = parse_spidev_path(self.path)
         _check_node(self.path)
         try:
-            import spidev
-        except ImportError as exc:
-            raise MissingDependencyError("the Lepton SPI transport (py-spidev)", "lepton") from exc
-        self._dev = spidev.SpiDev()
-        try:
-            if hasattr(self._dev, "open_path"):  # py-spidev >= 3.5 opens the node itself
-                self._dev.open_path(self.path)
-            else:
-                self._dev.open(bus, chip_select)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
         except PermissionError:
             raise SensorError(f"{self.path}: permission denied; add your user to the 'spi' group") from None
         except OSError as exc:
             raise SensorError(f"{self.path}: cannot open ({exc.strerror}); {_ENABLE_HINT}") from None
         try:
-            self._dev.max_speed_hz = int(speed_hz)
-            self._dev.mode = mode
-            self._dev.bits_per_word = 8
+            fcntl.ioctl(self._fd, SPI_IOC_WR_MODE, struct.pack("=B", mode))
+            fcntl.ioctl(self._fd, SPI_IOC_WR_BITS_PER_WORD, struct.pack("=B", 8))
+            fcntl.ioctl(self._fd, SPI_IOC_WR_MAX_SPEED_HZ, struct.pack("=I", int(speed_hz)))
         except OSError as exc:
-            self._dev.close()
+            os.close(self._fd)
             raise self._setup_error(exc, mode, bus) from None
-        self.speed_hz = int(speed_hz)
+        self.max_speed_hz = int(speed_hz)
         self.mode = mode
         self.bufsiz = spidev_bufsiz(bufsiz_path)
+        self.closed = False
 
     def _setup_error(self, exc: OSError, mode: int, bus: int) -> SensorError:
         if exc.errno == errno.EINVAL and mode in (1, 3) and bus != 0:
@@ -112,27 +154,21 @@ class SpiDevice:
                                f"{_ENABLE_HINT}")
         return SensorError(f"{self.path}: cannot set SPI mode {mode} ({exc.strerror}); check the SPI overlay")
 
-    def readbytes(self, count: int) -> list[int]:
-        """Clock in `count` bytes (MOSI held low); Errno 90 becomes a message about bufsiz."""
+    def read(self, count: int) -> bytes:
+        """Clock in `count` bytes (one transfer, /CS held, GIL released); Errno 90 becomes a bufsiz message."""
         try:
-            return self._dev.readbytes(count)
+            data = os.read(self._fd, count)
         except OSError as exc:
-            raise self._io_error(exc, count) from None
-
-    def xfer2(self, data: Any) -> list[int]:
-        """A full-duplex transfer with /CS held for the whole buffer."""
-        try:
-            return self._dev.xfer2(list(data))
-        except OSError as exc:
-            raise self._io_error(exc, len(data)) from None
-
-    def _io_error(self, exc: OSError, count: int) -> SensorError:
-        if exc.errno == errno.EMSGSIZE:
-            return SensorError(f"{self.path}: a {count}-byte transfer exceeds spidev's bufsiz ({self.bufsiz}): "
-                               "read less per transfer, or raise it with spidev.bufsiz=65536 in cmdline.txt")
-        return SensorError(f"{self.path}: SPI transfer failed ({exc.strerror})")
+            if exc.errno == errno.EMSGSIZE:
+                raise SensorError(f"{self.path}: a {count}-byte read exceeds spidev's bufsiz ({self.bufsiz}): "
+                                  "read less, or raise it with spidev.bufsiz=65536 in cmdline.txt") from None
+            raise SensorError(f"{self.path}: SPI read failed ({exc.strerror})") from None
+        if len(data) != count:
+            raise SensorError(f"{self.path}: a {count}-byte SPI read returned {len(data)} bytes")
+        return data
 
     def close(self) -> None:
-        """Close the device node."""
-        self._dev.close()
-
+        """Close the device node (idempotent)."""
+        if not self.closed:
+            self.closed = True
+            os.close(self._fd)

@@ -51,7 +51,7 @@ def capture(sensor_request: SensorRequest, out: Path, count: int | None, duratio
     report = reporter()
     rotation = Rotation(keep, parse_size(rotate_size) if rotate_size else None) if keep or rotate_size else None
     renderer = build_renderer(render_request) if fmt in ("png", "jpg") else None  # checks --cmap etc. early
-    sensor = sensor_request.open({"rate": rate})
+    sensor = sensor_request.open({"rate": rate, "every_frame": True})  # a Lepton queues frames, not newest-only
     paced_by_sensor = rate is not None and sensor_request.takes("rate")
     with sensor:
         manifest: dict[str, Any] = {"sensor": sensor.info, "format": fmt, "count": count, "duration": duration,
@@ -62,9 +62,11 @@ def capture(sensor_request: SensorRequest, out: Path, count: int | None, duratio
             stats = run_capture(sensor, sink, count=count, duration=duration,
                                 rate=None if paced_by_sensor else rate, max_errors=max_errors,
                                 rotation=rotation, should_stop=lambda: stop.requested, on_frame=progress)
+            dropped = sensor.info.get("dropped_frames")
     rotated = f", {rotation.deleted} old file(s) rotated out" if rotation and rotation.deleted else ""
+    lost = f", {dropped} frame(s) dropped by the sensor's queue (writing too slow)" if dropped else ""
     report.info(f"captured {stats.frames} frame(s) into {out} ({stats.files} file(s)) "
-                f"in {stats.elapsed:.1f} s, {stats.fps:.2f} frames/s, {stats.errors} sensor error(s){rotated}")
+                f"in {stats.elapsed:.1f} s, {stats.fps:.2f} frames/s, {stats.errors} sensor error(s){rotated}{lost}")
     return stop.exit_code
 
 

@@ -80,8 +80,13 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--i2c",), "i2c", {"help": "Lepton: I2C bus for CCI control (default /dev/i2c-1 if present)."}),
     (("--spi-hz",), "spi_hz", {"type": click.IntRange(1_000_000, 20_000_000),
                                "help": "Lepton: SPI clock in Hz (up to 20 MHz)."}),
+    (("--spi-mode",), "spi_mode", {"type": click.IntRange(0, 3),
+                                   "help": "Lepton: SPI mode 0-3 (default 3, the Lepton's; see docs for Jetson "
+                                           "Nano)."}),
     (("--radiometry/--no-radiometry",), "radiometry", {
         "default": None, "help": "Lepton, PureThermal: TLinear temperatures (default) or raw 14-bit counts."}),
+    (("--agc/--no-agc",), "agc", {
+        "default": None, "help": "Lepton: 8-bit AGC output (contrast-stretched, not temperatures) or not."}),
     (("--ffc",), "ffc", {"is_flag": True, "default": None, "help": "Lepton: run a flat-field correction at start."}),
     (("--telemetry/--no-telemetry",), "telemetry", {"default": None, "help": "Lepton: enable telemetry rows."}),
 ]

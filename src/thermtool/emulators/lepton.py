@@ -1,25 +1,31 @@
 """A FLIR Lepton in software: the VoSPI stream on a fake spidev and the CCI registers on FakeI2CBus.
 
-`VospiEmulator` behaves like /dev/spidevB.D with a Lepton 2 or 3 attached, in time on a clock: groups
-(Lepton 2 frames, Lepton 3 segments) become available at the camera's rate and must be read before the
-next one is due, or the camera loses sync and the host reads misaligned bytes until it idles /CS for more
-than 185 ms. Each unique frame is followed by its duplicates (Lepton 2: two identical frames; Lepton 3:
-eight segments numbered 0), discard packets fill the gaps, and `Fault`s corrupt chosen frames.
+`VospiEmulator` behaves like /dev/spidevB.D with a Lepton 2 or 3 attached, in time on a clock (virtual, or
+the system clock for real-time benchmarks): groups (Lepton 2 frames, Lepton 3 segments) become available
+at the camera's rate and must be read before the next one is due, and a packet the host started must be
+finished promptly, or the camera loses sync and the host reads misaligned bytes until it idles /CS for
+more than 185 ms. `read(n)` behaves like `os.read` on the node (the GIL is free during the transfer);
+`SpidevPort` wraps it as py-spidev's `readbytes` (clamped to 4096 bytes, GIL held for the transfer).
+Each unique frame is followed by its duplicates (Lepton 2: two identical frames; Lepton 3: eight segments
+numbered 0), discard packets fill the gaps, and `Fault`s corrupt chosen frames.
 `CCIEmulator` implements the registers and the commands of thermtool.sensors.lepton.cci and shares a
 `LeptonState` with the video side, so CCI settings (telemetry, AGC, TLinear, reboot) change the stream.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import math
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..clock import Clock, VirtualClock
+from ..clock import Clock, SystemClock, VirtualClock
 from ..errors import InputError
 from ..sensors.lepton.cci import (
     AGC_ENABLE,
@@ -61,6 +67,10 @@ from .i2c import FakeI2CBus, nack_error
 UNIQUE_RATE_HZ = 8.8
 BOOT_S = 1.0  # datasheet: time to image under 1.2 s
 UPTIME_AT_START_MS = 5000  # the emulated camera booted, and ran its first FFC, 5 s before the emulator starts
+#: A packet the host started must be clocked out within about this long, or the camera gives it up (the
+#: figure issue 13 quotes from the datasheet; the emulator drops the rest of the packet and loses sync).
+PACKET_FINISH_S = 0.0015
+PY_SPIDEV_MAX_READ = 4096  # py-spidev's readbytes silently reads at most this many bytes
 COMMAND_S = 0.002
 FFC_S = 0.2
 
@@ -155,19 +165,52 @@ class _Encoded:
     slips: dict[tuple[int, int], int]
 
 
+class SlowHost:
+    """A host CPU `factor` times slower, for real-time runs: `charge()` burns (factor - 1) times the CPU time
+    the calling thread used since its previous charge, so work done between charges takes `factor` times
+    as long (and holds the GIL as long, as Python code would)."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        self.factor = float(factor)
+        self._marks: dict[int, float] = {}  # thread id -> its CPU time after its last charge
+
+    def charge(self) -> None:
+        """Burn for the calling thread's work since its last charge (nothing on its first)."""
+        if self.factor <= 1.0:
+            return
+        thread, now = threading.get_ident(), time.thread_time()
+        since = self._marks.get(thread)
+        if since is not None:
+            until = now + (self.factor - 1.0) * (now - since)
+            while time.thread_time() < until:
+                pass
+        self.mark()
+
+    def mark(self) -> None:
+        """Start counting the calling thread's work afresh (after work that is not the host's)."""
+        self._marks[threading.get_ident()] = time.thread_time()
+
+
+def _hold_gil_sleep() -> Any:
+    """libc usleep called through ctypes.PyDLL, which keeps the GIL: a C call that blocks other threads."""
+    return ctypes.PyDLL(None).usleep
+
+
 class VospiEmulator:
-    """A Lepton's VoSPI port as a py-spidev-like object (`readbytes`, `xfer2`, `close`, `bufsiz`).
+    """A Lepton's VoSPI port as an spidev node: `read(n) -> bytes`, `close`, `bufsiz`, `mode`, `max_speed_hz`.
 
     Time: each transfer takes 8 bits per byte at `max_speed_hz` on `clock`; the camera's schedule runs on
-    the same clock from construction. `readbytes` returns bytes (py-spidev returns a list; drivers accept
-    both) and refuses transfers over `bufsiz` with Errno 90 as the kernel does.
+    the same clock from construction. `read` refuses transfers over `bufsiz` with Errno 90 as the kernel
+    does. On the system clock, `host_slowdown` k > 1 models a host CPU k times slower (`host`, a SlowHost):
+    before each read the calling thread burns (k - 1) times the CPU time it spent since its previous read
+    returned; other host threads can charge `host` for their work too.
     """
 
     def __init__(self, frames: FrameSource, *, state: LeptonState | None = None,
                  telemetry_rows: Sequence[np.ndarray] | None = None, clock: Clock | None = None,
                  rate: float = UNIQUE_RATE_HZ, duplicates: bool = True, loop: bool = True,
                  faults: Sequence[Fault] = (), max_speed_hz: int = 20_000_000, bufsiz: int = 4096,
-                 slip_bytes: int = 7) -> None:
+                 slip_bytes: int = 7, host_slowdown: float = 1.0) -> None:
         self.state = state if state is not None else LeptonState(model=_model_of(frames))
         self.frames = frames
         self.telemetry_rows = telemetry_rows
@@ -180,6 +223,8 @@ class VospiEmulator:
         self.mode = 3
         self.bits_per_word = 8
         self.slip_bytes = slip_bytes
+        self.realtime = isinstance(self.clock, SystemClock)
+        self.host = SlowHost(host_slowdown if self.realtime else 1.0)
         self.stats = EmulatorStats()
         segments = 4 if self.state.model == 3 else 1
         self.slots_per_frame = segments * (3 if duplicates else 1)
@@ -197,32 +242,51 @@ class VospiEmulator:
         self._pos = 0
         self._lost = False
         self._cache: dict[int, _Encoded] = {}
+        self._lock = threading.Lock()
         self.closed = False
 
-    # -- py-spidev interface --------------------------------------------------------------------------
-    def readbytes(self, count: int) -> bytes:
-        """Clock `count` bytes out of the camera."""
+    # -- the spidev node ------------------------------------------------------------------------------
+    def read(self, count: int) -> bytes:
+        """Clock `count` bytes out of the camera, like `os.read` on the node (the GIL is free meanwhile)."""
+        return self.transfer(count, hold_gil=False)
+
+    def transfer(self, count: int, *, hold_gil: bool) -> bytes:
+        """One transfer of `count` bytes; `hold_gil` keeps other threads waiting for it, as py-spidev does."""
         if self.closed:
             raise OSError(errno.EBADF, "Bad file descriptor")
         if count > self.bufsiz:
             raise OSError(errno.EMSGSIZE, "Message too long")
-        now = self.clock.monotonic()
+        self.host.charge()
+        with self._lock:
+            start = self.clock.monotonic()
+            data = self._clock_out(start, count)
+        end = start + count * 8.0 / self.max_speed_hz
+        if not self.realtime:
+            self.clock.sleep(end - start)
+        elif hold_gil:
+            _hold_gil_sleep()(max(0, int((end - time.monotonic()) * 1e6)))
+        else:
+            time.sleep(max(0.0, end - time.monotonic()))
+        self._last_end = max(end, self.clock.monotonic())
+        self.host.mark()  # the emulator's own work is not the host's
+        return data
+
+    def _clock_out(self, now: float, count: int) -> bytes:
         if self._last_end is None or now - self._last_end >= RESYNC_IDLE_S:
             self._sync(now)  # /CS idled long enough: the camera restarts its stream (4.2.3.3.1)
+        elif self._pending and not self._lost and now - self._last_end > PACKET_FINISH_S:
+            self._pending.clear()  # the camera gave up the packet the host left unfinished
+            self.stats.losses.append(f"a packet left unfinished for {(now - self._last_end) * 1e3:.1f} ms")
+            self._lost = True
         byte_s = 8.0 / self.max_speed_hz
         while len(self._pending) < count:
-            self._pending += self._next_packet(now + len(self._pending) * byte_s)
+            wanted = -(-(count - len(self._pending)) // PACKET_BYTES)
+            self._pending += self._next_packets(now + len(self._pending) * byte_s, wanted)
         data = bytes(self._pending[:count])
         del self._pending[:count]
-        self.clock.sleep(count * byte_s)
-        self._last_end = self.clock.monotonic()
         self.stats.transfers += 1
         self.stats.bytes += count
         return data
-
-    def xfer2(self, data: Any) -> bytes:
-        """A full-duplex transfer: the Lepton ignores MOSI, so this reads len(data) bytes."""
-        return self.readbytes(len(data))
 
     def close(self) -> None:
         """Release the fake device."""
@@ -244,7 +308,8 @@ class VospiEmulator:
         self._lost = True
         return self._advance()[self.slip_bytes:]
 
-    def _next_packet(self, t: float) -> bytes:
+    def _next_packets(self, t: float, wanted: int) -> bytes:
+        """The packets clocked out from time `t` on: at least one, at most `wanted`, none past a slot's end."""
         if self.state.reboots != self._seen_reboots:
             self._seen_reboots = self.state.reboots
             self._dead_cured = self._dead_cured or any(f.until_reboot for f in self.faults if f.kind == "dead")
@@ -257,15 +322,25 @@ class VospiEmulator:
         if t >= start + self.slot_s:
             what = "started" if self._pos == 0 else "finished"
             return self._lose(f"slot {self._slot} not {what} before the next was due")
+        packet_s = PACKET_BYTES * 8.0 / self.max_speed_hz
         if t < start:
-            return self._discard
-        slip = self._group(self._slot).slips.get((self._slot % self.slots_per_frame, self._pos))
-        packet = self._advance()
+            return self._discard * max(1, min(wanted, math.ceil((start - t) / packet_s)))
+        index = self._slot % self.slots_per_frame
+        group = self._group(self._slot)
+        slip = group.slips.get((index, self._pos))
         if slip:
             self.stats.losses.append(f"desync fault in slot {self._slot}")
             self._lost = True
-            return packet[slip:]
-        return packet
+            return self._advance()[slip:]
+        packets = group.slots[index]
+        in_time = math.ceil((start + self.slot_s - t) / packet_s)  # packets that start before the slot ends
+        end = min(len(packets), self._pos + wanted, self._pos + in_time,
+                  *(p for (k, p) in group.slips if k == index and p > self._pos))
+        chunk = packets[self._pos:end].tobytes()
+        self._pos = end
+        if end >= len(packets):
+            self._slot, self._pos = self._slot + 1, 0
+        return chunk
 
     def _advance(self) -> bytes:
         packets = self._slot_packets(self._slot)
@@ -345,6 +420,27 @@ class VospiEmulator:
         elif fault.kind == "desync":
             slips[(k, fault.packet % len(group))] = max(1, fault.shift % PACKET_BYTES)
         return groups
+
+
+class SpidevPort:
+    """An emulated camera as py-spidev's SpiDev: `readbytes(n)` returns a list of ints, silently reads at most
+    4096 bytes, and keeps the GIL for the whole transfer (what makes it unfit for real-time reading)."""
+
+    def __init__(self, vospi: VospiEmulator) -> None:
+        self.vospi = vospi
+        self.mode, self.max_speed_hz, self.bufsiz = vospi.mode, vospi.max_speed_hz, vospi.bufsiz
+
+    def readbytes(self, count: int) -> list[int]:
+        """Clock in min(count, 4096) bytes as a list, holding the GIL meanwhile."""
+        return list(self.vospi.transfer(min(count, PY_SPIDEV_MAX_READ), hold_gil=True))
+
+    def xfer2(self, data: Any) -> list[int]:
+        """A full-duplex transfer: the Lepton ignores MOSI, so this reads len(data) bytes."""
+        return self.readbytes(len(data))
+
+    def close(self) -> None:
+        """Release the fake device."""
+        self.vospi.close()
 
 
 def _model_of(frames: FrameSource) -> int:

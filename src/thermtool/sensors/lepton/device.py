@@ -1,19 +1,25 @@
 """The FLIR Lepton 2.x/3.x driver: VoSPI video over spidev, CCI control over I2C when there is a bus.
 
-Reads are sized to spidev's transfer limit (bufsiz; larger reads fail with Errno 90), decoded by the pure
-`vospi.VospiDecoder`, and every loss of sync (CRC error, missing or out-of-order packets or segments, no
-frame for a while) is answered as the datasheet says: /CS idle for more than 185 ms, then start over
-(4.2.2.3.1 / 4.2.3.3.1). Resyncing is bounded: after `timeout` seconds without a frame the driver reboots
-the camera over CCI once (when it can and `reboot` allows), then gives up with a SensorError that says what
-to check. The camera must be read continuously (every segment, duplicates included), so by default a
-background thread reads while the caller is busy; emulator runs on a virtual clock read inline.
+Reads go through a transport with `read(n) -> bytes` (`os.read` on the spidev node, which releases the
+GIL during the transfer; py-spidev objects are clamped to 4096 bytes), always in whole packets and as few
+and large as spidev's bufsiz allows; the pure `vospi.VospiDecoder` decodes them. Every loss of sync (CRC
+error, missing or out-of-order packets or segments, no frame for a while) is answered as the datasheet
+says: /CS idle for more than 185 ms, then start over (4.2.2.3.1 / 4.2.3.3.1). Resyncing is bounded: after
+`timeout` seconds without a frame the driver reboots the camera over CCI once (when it can and `reboot`
+allows), then gives up with a SensorError that says what to check. The camera must be read continuously
+(every segment, duplicates included), so by default a background thread reads back to back while the
+caller is busy and a second thread decodes; emulator runs on a virtual clock read inline. `read()`
+returns the newest complete frame (older ones are counted as skipped); with `every_frame` it returns
+every frame in order from a bounded queue and counts the ones that overflowed it as dropped.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,12 +28,13 @@ from typing import Any
 import numpy as np
 
 from ...buses.i2c import BusioI2C, LinuxI2C
-from ...buses.spi import DEFAULT_SPI, SpiDevice, SpiLike, transfer_limit
+from ...buses.spi import DEFAULT_SPI, SPI_MODES, Reader, SpiDevice, SpiLike, Transport, transport_for
 from ...clock import Clock, SystemClock
 from ...errors import InputError, MissingDependencyError, SensorError, SensorTimeoutError
 from ...frame import Frame
 from ..base import Sensor
 from .cci import CCIError, LeptonCCI
+from .process import Batch, ProcessReader
 from .telemetry import KELVIN_OFFSET, TLINEAR_RESOLUTIONS, decode_telemetry
 from .vospi import (
     PACKET_BYTES,
@@ -46,7 +53,8 @@ DEFAULT_I2C = "/dev/i2c-1"
 RESYNC_S = RESYNC_IDLE_S + 0.015  # /CS idle a little over the datasheet's 185 ms
 STALL_S = 1.0  # no frame for this long: resync even though the decoder saw nothing wrong
 MAX_READ_PACKETS = 244  # one Lepton 3 frame with telemetry: reads beyond this gain nothing
-QUEUE_FRAMES = 8  # frames the background reader keeps for a slow caller before dropping the oldest
+READ_QUEUE = 64  # reads waiting for the decoding thread (about 1 s of 40 KB reads) before reading stalls
+QUEUE_FRAMES = 32  # every_frame: frames kept for a slow caller (about 3.7 s) before dropping the oldest
 CHECKLIST = ("check the wiring (MISO, SCLK and /CS on the SPI0 pins, and GND), that SPI is enabled "
              "(ls /dev/spidev*), that /CS matches the device (CE0 = spidev0.0, CE1 = spidev0.1), and power "
              "(the breakout needs 3-5 V)")
@@ -57,39 +65,51 @@ class LeptonSensor(Sensor):
 
     Frames: TLinear output in C (centi- or deci-kelvin converted), raw 14-bit output as units "counts",
     AGC output as units "agc"; telemetry rows, when on, go into `frame.meta`. Which one the camera sends is
-    read over CCI, else from telemetry, else from the `radiometry`/`agc` options, else from the first
-    frame's pixel range (Raw14 never exceeds 16383, AGC never 255). `last_raw` holds the pixel words of
-    the last frame returned, exactly as sent.
+    read from each frame's telemetry when it is on (it describes that very frame, so it beats a CCI
+    reading that may be stale), else over CCI, else from the `radiometry`/`agc` options, else from the
+    first frame's pixel range (`_units_from_range`). `last_raw` holds the pixel words of the last frame
+    returned, exactly as sent.
     """
 
     kind = "lepton"
 
-    def __init__(self, kind: str = "lepton", *, spi: SpiLike | str | None = None,
+    def __init__(self, kind: str = "lepton", *, spi: Transport | SpiLike | str | None = None,
                  i2c: BusioI2C | str | bool | None = None, model: int | str | None = None,
-                 spi_hz: int = MAX_SPI_HZ, radiometry: bool | None = None, agc: bool | None = None,
-                 ffc: bool = False, telemetry: bool | str | None = "off", clock: Clock | None = None,
-                 timeout: float = 5.0, reboot: bool = True, background: bool | None = None,
+                 spi_hz: int = MAX_SPI_HZ, spi_mode: int = 3, radiometry: bool | None = None,
+                 agc: bool | None = None, ffc: bool = False, telemetry: bool | str | None = "off",
+                 clock: Clock | None = None, timeout: float = 5.0, reboot: bool = True,
+                 background: bool | None = None, process: bool = False, every_frame: bool = False,
                  label: str | None = None) -> None:
         super().__init__()
         self.kind = kind
         self.model = _parse_model(model)
         if not 0 < int(spi_hz) <= MAX_SPI_HZ:
             raise InputError(f"--spi-hz {spi_hz}: the Lepton's SPI clock must be above 0 and at most 20 MHz")
+        if spi_mode not in SPI_MODES:
+            raise InputError(f"--spi-mode {spi_mode}: SPI modes are 0-3 (the Lepton uses 3)")
         if not timeout > 0:
             raise InputError(f"timeout must be above 0 seconds, got {timeout}")
         if radiometry and agc:
             raise InputError("radiometry and AGC exclude each other: AGC output is not radiometric")
         self.spi_path = spi if isinstance(spi, str) else (None if spi is not None else DEFAULT_SPI)
         self.spi_hz = int(spi_hz)
+        self.spi_mode = int(spi_mode)
+        self.every_frame = bool(every_frame)
         self.radiometry, self.agc, self.ffc, self.reboot = radiometry, agc, ffc, reboot
         self.telemetry = normalise_telemetry(telemetry)
         self.clock = clock if clock is not None else SystemClock()
         self.timeout = float(timeout)
         self.background = (clock is None) if background is None else background
+        if process and not self.background:
+            raise InputError("process=True reads in a separate process in real time: it needs the system clock "
+                             "and a background reader")
+        self.process = process
+        self._process: ProcessReader | None = None
         self.label = label
         self._spi_given = None if isinstance(spi, str) else spi
         self._i2c_given = i2c
-        self._spi: SpiLike | None = None
+        self._spi: Transport | SpiLike | None = None
+        self._io: Reader | None = None
         self._owned: list[Any] = []
         self._cci: LeptonCCI | None = None
         self._cci_note = "not opened yet"
@@ -99,7 +119,7 @@ class LeptonSensor(Sensor):
         self._read_bytes = 0
         self._units: tuple[str, float] | None = None  # ("tlinear", resolution) / ("counts", 1) / ("agc", 1)
         self._units_source = ""
-        self._pending: deque[tuple[VospiFrame, float]] = deque(maxlen=QUEUE_FRAMES)
+        self._pending: deque[tuple[VospiFrame, float]] = deque(maxlen=QUEUE_FRAMES if every_frame else 1)
         self._anchor = (datetime.now(timezone.utc), 0.0)
         self._last_frame_t = 0.0
         self._last_progress_t = 0.0
@@ -107,9 +127,15 @@ class LeptonSensor(Sensor):
         self.resyncs = 0
         self.reboots = 0
         self.dropped = 0
+        self.skipped = 0
+        self.reads = 0
         self.last_resync = ""
         self.last_raw: np.ndarray | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._reads: queue.Queue[tuple[bytes, float, int]] = queue.Queue(READ_QUEUE)
+        self._requested: str | None = None  # a resync the decoding thread asks the reading thread for
+        self._sink: Callable[[Batch], None] | None = None  # in a reader process: where frames go
+        self._generation = self._decoded_generation = 0
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._failure: BaseException | None = None
@@ -127,11 +153,14 @@ class LeptonSensor(Sensor):
         self._anchor = (datetime.now(timezone.utc), self.clock.monotonic())
         if self.model is not None:
             self._check_clock(self.model)
-        mode = getattr(self._spi_given, "mode", 3)
-        if isinstance(mode, int) and mode != 3:
-            raise InputError(f"the spi= device is in SPI mode {mode}; the Lepton needs mode 3 (CPOL=1, CPHA=1)")
+        mode = getattr(self._spi_given, "mode", self.spi_mode)
+        if isinstance(mode, int) and mode != self.spi_mode:
+            raise InputError(f"the spi= device is in SPI mode {mode} but spi_mode is {self.spi_mode}: the Lepton "
+                             f"uses mode 3 (CPOL=1, CPHA=1); to read it in mode {mode} on purpose (e.g. a Jetson "
+                             f"Nano with an inverted clock) pass spi_mode={mode}")
         try:
             self._spi = self._open_spi()
+            self._io = transport_for(self._spi)
             self._read_bytes = self._read_size()
             self._cci, self._cci_note = self._open_cci()
             if self._cci is not None:
@@ -144,41 +173,55 @@ class LeptonSensor(Sensor):
             self._decoder = VospiDecoder(self._layout)
             self._stats_at_frame = DecoderStats()
             self._last_frame_t = self._last_progress_t = self.clock.monotonic()
-            if self.background:
-                self._stop.clear()
-                self._failure = None
-                self._thread = threading.Thread(target=self._reader, name="lepton-vospi", daemon=True)
-                self._thread.start()
+            self._failure = None
+            self._reads = queue.Queue(READ_QUEUE)
+            self._requested, self._decoded_generation = None, -1
+            if self.process:
+                self._process = ProcessReader(self._child_run, self._receive_batch, self._fail)
+                self._process.start()
+            elif self.background:
+                self._start_threads()
         except BaseException:
             self._release()
             raise
 
+    def _start_threads(self) -> None:
+        self._stop.clear()
+        self._threads = [threading.Thread(target=self._reader, name="lepton-vospi", daemon=True),
+                         threading.Thread(target=self._decode, name="lepton-decode", daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
     def _close(self) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=2.0)
-            self._thread = None
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        self._threads = []
         self._release()
 
     def _release(self) -> None:
         for resource in reversed(self._owned):
             resource.close()
         self._owned.clear()
-        self._spi = None
+        self._spi = self._io = None
 
-    def _open_spi(self) -> SpiLike:
+    def _open_spi(self) -> Transport | SpiLike:
         if self._spi_given is not None:
             return self._spi_given
-        device = SpiDevice(self.spi_path or DEFAULT_SPI, speed_hz=self.spi_hz, mode=3)
+        device = SpiDevice(self.spi_path or DEFAULT_SPI, speed_hz=self.spi_hz, mode=self.spi_mode)
         self._owned.append(device)
         return device
 
     def _read_size(self) -> int:
-        limit = transfer_limit(self._spi)
-        packets = min(limit // PACKET_BYTES, MAX_READ_PACKETS)
+        """Whole packets only: a read that ends inside a packet leaves the camera waiting mid-packet."""
+        assert self._io is not None
+        packets = min(self._io.limit // PACKET_BYTES, MAX_READ_PACKETS)
         if packets < 1:
-            raise SensorError(f"spidev bufsiz is {limit} bytes, less than one {PACKET_BYTES}-byte VoSPI packet: "
-                              "raise it with spidev.bufsiz=65536 in cmdline.txt")
+            raise SensorError(f"spidev bufsiz is {self._io.limit} bytes, less than one {PACKET_BYTES}-byte VoSPI "
+                              "packet: raise it with spidev.bufsiz=65536 in cmdline.txt")
         return packets * PACKET_BYTES
 
     def _open_cci(self) -> tuple[LeptonCCI | None, str]:
@@ -244,7 +287,7 @@ class LeptonSensor(Sensor):
         detector = ModelDetector()
         started = stalled = self.clock.monotonic()
         while True:
-            found = detector.feed(bytes(self._transfer()))
+            found = detector.feed(self._transfer())
             if found:
                 return found
             now = self.clock.monotonic()
@@ -260,44 +303,111 @@ class LeptonSensor(Sensor):
                 stalled = self.clock.monotonic()
 
     # -- reading --------------------------------------------------------------------------------------
-    def _transfer(self) -> Any:
-        assert self._spi is not None
-        return self._spi.readbytes(self._read_bytes)
+    def _transfer(self) -> bytes:
+        assert self._io is not None
+        data = self._io.read(self._read_bytes)
+        self.reads += 1
+        return data if isinstance(data, bytes) else bytes(data)
 
     def _resync(self, reason: str) -> None:
-        """/CS idle (no transfers) for more than 185 ms, then start over from the next packet 0."""
+        """/CS idle (no transfers) for more than 185 ms, then start over from the next packet 0: reads after
+        this belong to a new generation, and the decoder starts afresh on the first of them."""
         self.resyncs += 1
         self.last_resync = reason
         self.clock.sleep(RESYNC_S)
-        if self._decoder is not None:
-            self._decoder.reset()
+        self._generation += 1
         self._last_progress_t = self.clock.monotonic()
 
-    def _pump(self) -> None:
-        """One transfer through the decoder; frames go to the queue; losses and stalls resync."""
+    def _digest(self, data: bytes, captured: float, generation: int) -> tuple[list[VospiFrame], str | None]:
+        """Decode one read: the new frames, and why the reader must resync now (None: keep reading)."""
         decoder = self._decoder
         assert decoder is not None
-        frames = decoder.feed(bytes(self._transfer()))
-        now = self.clock.monotonic()
+        if generation != self._decoded_generation:
+            decoder.reset()
+            self._decoded_generation = generation
+        elif decoder.lost is not None:
+            return [], None  # read before the resync asked for: the stream it came from is broken
+        frames = decoder.feed(data)
         if frames:
-            self._last_frame_t = self._last_progress_t = now
+            self._last_frame_t = self._last_progress_t = captured
             self._rebooted = False
             self._stats_at_frame = replace(decoder.stats)
-            with self._cond:
-                for frame in frames:
-                    if len(self._pending) == self._pending.maxlen:
-                        self.dropped += 1
-                    self._pending.append((frame, now))
-                self._cond.notify_all()
         if decoder.lost is not None:
-            self._resync(decoder.lost)
-        elif now - self._last_progress_t >= STALL_S:
-            self._resync(f"no frame for {STALL_S:g} s")
+            return frames, decoder.lost
+        if captured - self._last_progress_t >= STALL_S:
+            return frames, f"no frame for {STALL_S:g} s"
+        return frames, None
+
+    def _act(self, reason: str | None) -> None:
+        """In the reading thread: resync for `reason`; after `timeout` without a frame, reboot once or raise."""
+        if reason is not None:
+            self._resync(reason)
         if self.clock.monotonic() - self._last_frame_t >= self.timeout:
             failure = self._give_up_message()
             if not self._try_reboot(failure):
                 raise SensorError(failure)
             self._last_frame_t = self.clock.monotonic()
+
+    def _pump(self) -> tuple[list[VospiFrame], float]:
+        """One read decoded in the same thread (inline and in the reader process): the new frames and when
+        they were complete."""
+        generation = self._generation
+        data = self._transfer()
+        now = self.clock.monotonic()
+        frames, reason = self._digest(data, now, generation)
+        self._act(reason)
+        return frames, now
+
+    def _deliver(self, frames: list[VospiFrame], captured: float) -> None:
+        """Hand new frames to read(): the newest replaces an unread one (skipped), or, with every_frame, they
+        queue and the oldest overflow (dropped). In the reader process they go to the parent instead."""
+        if self._sink is not None:
+            self._sink(Batch(frames, captured, self._counters()))
+            return
+        with self._cond:
+            for frame in frames:
+                if len(self._pending) == self._pending.maxlen:
+                    if self.every_frame:
+                        self.dropped += 1
+                    else:
+                        self.skipped += 1
+                self._pending.append((frame, captured))
+            self._cond.notify_all()
+
+    def _fail(self, failure: BaseException) -> None:
+        """Hand a reader's failure to read()."""
+        with self._cond:
+            self._failure = failure
+            self._cond.notify_all()
+
+    def _counters(self) -> dict[str, Any]:
+        assert self._decoder is not None
+        return {"resyncs": self.resyncs, "last_resync": self.last_resync, "reboots": self.reboots,
+                "reads": self.reads, "stats": self._decoder.stats}
+
+    def _child_run(self, send: Callable[[Batch], None], stopped: Callable[[], bool]) -> None:
+        """In the reader process: the same reading and decoding threads, new frames sent to the parent with
+        the counters, until `stopped()`; a failure is raised (the process reader hands it over)."""
+        self._sink = send
+        self._start_threads()
+        with self._cond:
+            while self._failure is None and not stopped():
+                self._cond.wait(0.2)
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        if self._failure is not None:
+            raise self._failure
+
+    def _receive_batch(self, batch: Batch) -> None:
+        """In the parent: take the reader process's counters, then its frames."""
+        counters = batch.counters
+        self.resyncs, self.last_resync = counters["resyncs"], counters["last_resync"]
+        self.reboots, self.reads = counters["reboots"], counters["reads"]
+        if self._decoder is not None:
+            self._decoder.stats = counters["stats"]
+        if batch.frames:
+            self._deliver(batch.frames, batch.captured)
 
     def _try_reboot(self, failure: str) -> bool:
         """Reboot the camera over CCI once per failure episode (when possible and allowed); True if it did."""
@@ -321,13 +431,38 @@ class LeptonSensor(Sensor):
                 f"{self.resyncs} resyncs; since the last frame: {seen}; {CHECKLIST}")
 
     def _reader(self) -> None:
+        """The reading thread: reads back to back and queues them for the decoding thread, doing nothing else
+        between reads (the GIL is free during each read) but the resyncs and reboots the decoder asks for."""
         try:
             while not self._stop.is_set():
-                self._pump()
+                reason, self._requested = self._requested, None
+                self._act(reason)
+                generation = self._generation
+                item = (self._transfer(), self.clock.monotonic(), generation)
+                while not self._stop.is_set():  # a full queue stalls reading: the decoder sees the loss
+                    try:
+                        self._reads.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
         except BaseException as exc:  # handed to the caller of read()
-            with self._cond:
-                self._failure = exc
-                self._cond.notify_all()
+            self._fail(exc)
+
+    def _decode(self) -> None:
+        """The decoding thread: reads from the queue to frames for read(); asks the reader to resync."""
+        try:
+            while not self._stop.is_set():
+                try:
+                    data, captured, generation = self._reads.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                frames, reason = self._digest(data, captured, generation)
+                if reason is not None and generation == self._generation:
+                    self._requested = reason
+                if frames:
+                    self._deliver(frames, captured)
+        except BaseException as exc:
+            self._fail(exc)
 
     def _read(self, timeout: float | None) -> Frame:
         if self.background:
@@ -341,7 +476,8 @@ class LeptonSensor(Sensor):
         while not self._pending:
             if deadline is not None and self.clock.monotonic() >= deadline:
                 raise SensorTimeoutError(f"no new Lepton frame within {timeout:g} s")
-            self._pump()
+            frames, now = self._pump()
+            self._deliver(frames, now)
         return self._pending.popleft()
 
     def _wait_background(self, timeout: float | None) -> tuple[VospiFrame, float]:
@@ -377,15 +513,17 @@ class LeptonSensor(Sensor):
         return Frame(data.astype(np.float32), units, stamp, self.label or f"lepton{self.model}", meta)
 
     def _units_for(self, pixels: np.ndarray, telemetry: dict[str, Any] | None) -> tuple[str, float]:
-        if self._cci is not None and self._units is not None:
-            return self._units
-        if telemetry is not None:
+        if telemetry is not None:  # describes this very frame: beats a CCI reading taken at open
             self._units_source = "telemetry"
             if telemetry["agc"]:
-                return "agc", 1.0
-            if telemetry["tlinear"] and telemetry["tlinear_resolution"]:
-                return "tlinear", telemetry["tlinear_resolution"]
-            return "counts", 1.0
+                self._units = ("agc", 1.0)
+            elif telemetry["tlinear"] and telemetry["tlinear_resolution"]:
+                self._units = ("tlinear", telemetry["tlinear_resolution"])
+            else:
+                self._units = ("counts", 1.0)
+            return self._units
+        if self._cci is not None and self._units is not None:
+            return self._units
         if self._units is None:
             if self.agc:
                 self._units, self._units_source = ("agc", 1.0), "option"
@@ -408,17 +546,25 @@ class LeptonSensor(Sensor):
         info: dict[str, Any] = {
             "model": f"lepton{self.model}" if self.model else "lepton (not detected yet)",
             "shape": list(lay.shape) if lay else None,
-            "spi": self._where(), "spi_hz": self.spi_hz, "read_bytes": self._read_bytes,
+            "spi": self._where(), "spi_hz": self.spi_hz, "spi_mode": self.spi_mode,
+            "transport": self._io.kind if self._io else None, "read_limit": self._io.limit if self._io else None,
+            "read_bytes": self._read_bytes, "reads": self.reads,
             "cci": self._cci.describe() if self._cci is not None else None,
             "video_only": self._cci is None, "cci_note": self._cci_note,
             "telemetry": self.telemetry, "units": units, "units_source": self._units_source,
             "tlinear_resolution": self._units[1] if self._units and self._units[0] == "tlinear" else None,
-            "background_reader": self.background, "resyncs": self.resyncs, "last_resync": self.last_resync,
-            "reboots": self.reboots, "dropped_frames": self.dropped,
+            "background_reader": self.background, "reader": self._reader_kind(), "every_frame": self.every_frame,
+            "resyncs": self.resyncs,
+            "last_resync": self.last_resync, "reboots": self.reboots, "dropped_frames": self.dropped,
+            "skipped_frames": self.skipped,
         }
         if self._decoder is not None:
             info.update(self._decoder.stats.as_dict())
         return info
+
+
+    def _reader_kind(self) -> str:
+        return "process" if self.process else "thread" if self.background else "inline"
 
 
 def _parse_model(model: int | str | None) -> int | None:
@@ -431,7 +577,14 @@ def _parse_model(model: int | str | None) -> int | None:
 
 
 def _units_from_range(pixels: np.ndarray) -> tuple[str, float]:
-    """Datasheet 4.2.2.1: Raw14 leaves the top two bits 0 and AGC the top eight; TLinear uses all 16."""
+    """Units from pixel values alone (no CCI, no telemetry, no option): at most 255 is AGC, above 16383 is
+    TLinear at 0.01 K, anything else Raw14 counts.
+
+    Datasheet 4.2.2.1: Raw14 leaves the top two bits 0 and AGC the top eight. TLinear at 0.01 K exceeds 16383
+    for any scene above -109 C, but TLinear at 0.1 K (2331-4731 for -40..200 C) cannot be told from Raw14 by
+    value (a real Lepton 3's raw counts span 2942-4133 in ../shared/reference), so it is read as counts:
+    turn telemetry on, or pass radiometry=True with the resolution set to 0.01 K, to get temperatures.
+    """
     top = int(pixels.max())
     if top <= 0xFF:
         return "agc", 1.0
@@ -454,40 +607,47 @@ def _diagnosis(s: DecoderStats) -> str:
     return ", ".join(seen)
 
 
-def open_lepton(target: str | None, *, spi: SpiLike | str | None = None, i2c: BusioI2C | str | bool | None = None,
-                model: int | str | None = None, spi_hz: int = MAX_SPI_HZ, radiometry: bool | None = None,
-                agc: bool | None = None, ffc: bool = False, telemetry: bool | str | None = "off",
-                clock: Clock | None = None, timeout: float = 5.0, reboot: bool = True,
-                background: bool | None = None) -> LeptonSensor:
-    """A Lepton 2 or 3 on SPI (TARGET or `spi`: an spidev path or a py-spidev-like object); the model is
-    detected from the packet layout unless `model` names it; CCI on `i2c` (object or path) when present."""
+def open_lepton(target: str | None, *, spi: Transport | SpiLike | str | None = None,
+                i2c: BusioI2C | str | bool | None = None, model: int | str | None = None, spi_hz: int = MAX_SPI_HZ,
+                spi_mode: int = 3, radiometry: bool | None = None, agc: bool | None = None, ffc: bool = False,
+                telemetry: bool | str | None = "off", clock: Clock | None = None, timeout: float = 5.0,
+                reboot: bool = True, background: bool | None = None, process: bool = False,
+                every_frame: bool = False) -> LeptonSensor:
+    """A Lepton 2 or 3 on SPI (TARGET or `spi`: an spidev path, an object with `read(n)`, or a py-spidev
+    SpiDev); the model is detected from the packet layout unless `model` names it; CCI on `i2c` when present."""
     return LeptonSensor("lepton", spi=_spi_target(target, spi), i2c=i2c, model=model, spi_hz=spi_hz,
-                        radiometry=radiometry, agc=agc, ffc=ffc, telemetry=telemetry, clock=clock,
-                        timeout=timeout, reboot=reboot, background=background)
+                        spi_mode=spi_mode, radiometry=radiometry, agc=agc, ffc=ffc, telemetry=telemetry,
+                        clock=clock, timeout=timeout, reboot=reboot, background=background, process=process,
+                        every_frame=every_frame)
 
 
-def open_lepton2(target: str | None, *, spi: SpiLike | str | None = None, i2c: BusioI2C | str | bool | None = None,
-                 spi_hz: int = MAX_SPI_HZ, radiometry: bool | None = None, agc: bool | None = None,
-                 ffc: bool = False, telemetry: bool | str | None = "off", clock: Clock | None = None,
-                 timeout: float = 5.0, reboot: bool = True, background: bool | None = None) -> LeptonSensor:
+def open_lepton2(target: str | None, *, spi: Transport | SpiLike | str | None = None,
+                 i2c: BusioI2C | str | bool | None = None, spi_hz: int = MAX_SPI_HZ, spi_mode: int = 3,
+                 radiometry: bool | None = None, agc: bool | None = None, ffc: bool = False,
+                 telemetry: bool | str | None = "off", clock: Clock | None = None, timeout: float = 5.0,
+                 reboot: bool = True, background: bool | None = None, process: bool = False,
+                 every_frame: bool = False) -> LeptonSensor:
     """A Lepton 2.x (80x60) on SPI; options as for `open_lepton`."""
     return LeptonSensor("lepton2", spi=_spi_target(target, spi), i2c=i2c, model=2, spi_hz=spi_hz,
-                        radiometry=radiometry, agc=agc, ffc=ffc, telemetry=telemetry, clock=clock,
-                        timeout=timeout, reboot=reboot, background=background)
+                        spi_mode=spi_mode, radiometry=radiometry, agc=agc, ffc=ffc, telemetry=telemetry,
+                        clock=clock, timeout=timeout, reboot=reboot, background=background, process=process,
+                        every_frame=every_frame)
 
 
-def open_lepton3(target: str | None, *, spi: SpiLike | str | None = None, i2c: BusioI2C | str | bool | None = None,
-                 spi_hz: int = MAX_SPI_HZ, radiometry: bool | None = None, agc: bool | None = None,
-                 ffc: bool = False, telemetry: bool | str | None = "off", clock: Clock | None = None,
-                 timeout: float = 5.0, reboot: bool = True, background: bool | None = None) -> LeptonSensor:
+def open_lepton3(target: str | None, *, spi: Transport | SpiLike | str | None = None,
+                 i2c: BusioI2C | str | bool | None = None, spi_hz: int = MAX_SPI_HZ, spi_mode: int = 3,
+                 radiometry: bool | None = None, agc: bool | None = None, ffc: bool = False,
+                 telemetry: bool | str | None = "off", clock: Clock | None = None, timeout: float = 5.0,
+                 reboot: bool = True, background: bool | None = None, process: bool = False,
+                 every_frame: bool = False) -> LeptonSensor:
     """A Lepton 3.x (160x120) on SPI; options as for `open_lepton`."""
     return LeptonSensor("lepton3", spi=_spi_target(target, spi), i2c=i2c, model=3, spi_hz=spi_hz,
-                        radiometry=radiometry, agc=agc, ffc=ffc, telemetry=telemetry, clock=clock,
-                        timeout=timeout, reboot=reboot, background=background)
+                        spi_mode=spi_mode, radiometry=radiometry, agc=agc, ffc=ffc, telemetry=telemetry,
+                        clock=clock, timeout=timeout, reboot=reboot, background=background, process=process,
+                        every_frame=every_frame)
 
 
-def _spi_target(target: str | None, spi: SpiLike | str | None) -> SpiLike | str | None:
+def _spi_target(target: str | None, spi: Transport | SpiLike | str | None) -> Transport | SpiLike | str | None:
     if target and spi is not None and spi != target:
         raise InputError(f"two SPI devices named: target {target!r} and --spi {spi!r}; give one")
     return spi if spi is not None else (target or None)
-

@@ -1,10 +1,11 @@
 """`sim-lepton`: a synthetic scene encoded as a radiometric Lepton would send it, through the VoSPI and CCI
 emulators, decoded by the real driver. The demo therefore exercises the hardware code path.
 
-Scene temperatures (C) become TLinear words (kelvin / resolution, the camera's power-on output); if the
-camera is switched over CCI to raw or AGC output, a synthetic Raw14 response or a min-max AGC stand-in is
-sent instead (neither models a real camera's calibration). The emulator runs on a virtual clock; frames are
-paced in real time at `rate` unless `realtime` is False.
+Scene temperatures (C) become TLinear words (kelvin / resolution, the camera's power-on output); with
+`radiometry=False` (`--no-radiometry`) or `agc=True` (`--agc`) the driver switches the emulated camera over
+CCI, as it would a real one, and a synthetic Raw14 response or a min-max AGC stand-in is sent instead
+(neither models a real camera's calibration), so raw-count and AGC workflows run without hardware. The
+emulator runs on a virtual clock; frames are paced in real time at `rate` unless `realtime` is False.
 """
 
 from __future__ import annotations
@@ -76,8 +77,10 @@ class SimLepton(Sensor):
 
 
 def open_sim_lepton(target: str | None, *, rate: float = 8.7, seed: int | None = None, realtime: bool = True,
-                    noise: float = 0.05, telemetry: bool | str | None = "off", scene: str | None = None) -> SimLepton:
-    """The simulated radiometric Lepton (target "3" = 160x120, default; "2" = 80x60) via emulator and driver."""
+                    noise: float = 0.05, telemetry: bool | str | None = "off", scene: str | None = None,
+                    radiometry: bool | None = None, agc: bool | None = None) -> SimLepton:
+    """The simulated radiometric Lepton (target "3" = 160x120, default; "2" = 80x60) via emulator and driver;
+    TLinear temperatures unless `radiometry` is False (raw counts) or `agc` is True (8-bit AGC)."""
     model = (target or "3").strip().lower().removeprefix("lepton")
     if model not in LEPTON_SHAPES:
         raise InputError(f"sim-lepton:{target}: unknown model; valid: 2 (80x60), 3 (160x120)")
@@ -86,5 +89,6 @@ def open_sim_lepton(target: str | None, *, rate: float = 8.7, seed: int | None =
     source = SceneSource(LEPTON_SHAPES[model], scene=make_scene(scene) if scene else None, noise=noise, seed=seed)
     emulator = LeptonEmulator(scene_frames(source, rate), model=int(model), rate=rate, clock=VirtualClock())
     driver = LeptonSensor("sim-lepton", spi=emulator.spi, i2c=emulator.bus, model=int(model), clock=emulator.clock,
-                          telemetry=telemetry, radiometry=True, background=False, label="sim-lepton")
+                          telemetry=telemetry, radiometry=not agc if radiometry is None else radiometry, agc=agc,
+                          background=False, label="sim-lepton")
     return SimLepton(driver, emulator, rate, realtime, source.seed)
