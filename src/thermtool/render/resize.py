@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
+
 from .separable import apply_axes, axis_matrix
 from .spline import spline_zoom
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
+
 from .separable import apply_axes, axis_matrix
 
 #: Pole of the cubic B-spline prefilter (Unser's recursive filtering, z^2 + 4z + 1 = 0).

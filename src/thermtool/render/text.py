@@ -1,25 +1,40 @@
-"""Crisp anti-aliased text for annotations: DejaVu Sans (shipped with matplotlib) rasterised by FreeType.
+"""Crisp anti-aliased text for annotations: DejaVu Sans rasterised by FreeType through Pillow.
 
 Each glyph is rasterised once per pixel size and cached; a string is composed from cached glyphs, so
-drawing text per frame costs a few array copies and never calls matplotlib's drawing machinery.
+drawing text per frame costs a few array copies. The font file is the DejaVu Sans matplotlib ships (found
+without importing matplotlib; DejaVu's licence allows redistribution), else Pillow's own default font.
 """
 
 from __future__ import annotations
 
-import math
+import importlib.util
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import matplotlib
 import numpy as np
-from matplotlib.ft2font import FT2Font
+from PIL import Image, ImageDraw, ImageFont
 
-FONT_FILE = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 #: Strings kept as ready masks per font (tick labels and captions repeat from frame to frame).
 STRING_CACHE = 256
+
+
+def font_file() -> Path | None:
+    """DejaVuSans.ttf from matplotlib's data folder, located without importing matplotlib (None if absent)."""
+    spec = importlib.util.find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+        if path.is_file():
+            return path
+    return None
+
+
+def _face(px: int) -> ImageFont.FreeTypeFont:
+    path = font_file()
+    face = ImageFont.truetype(str(path), px) if path else ImageFont.load_default(px)
+    return face  # type: ignore[return-value]  # a FreeTypeFont: Pillow's wheels include FreeType
 
 
 @dataclass(frozen=True)
@@ -37,11 +52,8 @@ class Font:
 
     def __init__(self, px: int) -> None:
         self.px = px
-        self._face = FT2Font(str(FONT_FILE))
-        self._face.set_size(px, 72)  # 72 dpi: one point is one pixel
-        scale = px / self._face.units_per_EM
-        self.ascent = math.ceil(self._face.ascender * scale)
-        self.descent = math.ceil(-self._face.descender * scale)
+        self._face = _face(px)  # the size is the em in pixels
+        self.ascent, self.descent = self._face.getmetrics()
         self._glyphs: dict[str, Glyph] = {}
         self._strings: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -54,15 +66,11 @@ class Font:
     def _glyph(self, char: str) -> Glyph:
         glyph = self._glyphs.get(char)
         if glyph is None:
-            face = self._face
-            face.set_text(char)
-            face.draw_glyphs_to_bitmap(antialiased=True)
-            image = np.asarray(face.get_image())
-            metrics = face.load_char(ord(char))
-            rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
-            ink = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy() if rows.size else image[:0, :0].copy()
-            glyph = Glyph(ink, round(metrics.horiBearingX / 64), round(metrics.horiBearingY / 64),
-                          round(metrics.horiAdvance / 64))
+            left, top, right, bottom = (int(v) for v in self._face.getbbox(char, anchor="ls"))
+            image = Image.new("L", (max(1, right - left), max(1, bottom - top)))
+            ImageDraw.Draw(image).text((-left, -top), char, fill=255, font=self._face, anchor="ls")
+            ink = np.asarray(image) if right > left and bottom > top else np.zeros((0, 0), np.uint8)
+            glyph = Glyph(ink, left, -top, round(self._face.getlength(char)))
             self._glyphs[char] = glyph
         return glyph
 
