@@ -34,7 +34,7 @@ def test_tables_are_built_once() -> None:
     assert colormap_table("ironbow") is colormap_table("ironbow")
 
 
-@pytest.mark.parametrize("name", [*LISTED, "cividis", "jet"])
+@pytest.mark.parametrize("name", [*LISTED, "cividis", "hot"])
 def test_matplotlib_tables_match_matplotlib(name: str) -> None:
     """The bundled viridis-family tables and the ones built from matplotlib equal matplotlib's colours."""
     for variant in (name, f"{name}_r"):

@@ -92,8 +92,8 @@ def read(path: Path) -> Iterator[Frame]:
     yield from frames_from_array(array, str(path), read_sidecar(path), mtime)
 
 
-def write(frame: Frame, path: Path, *, force: bool = False, **_: Any) -> Path:
-    """Write the sidecar, then the .npy (so a data file never exists without its metadata)."""
+def write(frame: Frame, path: Path, *, force: bool = False, store: Any = None, **_: Any) -> Path:
+    """Write the sidecar (or the `store`'s manifest line), then the .npy: a data file never lacks metadata."""
     buffer = io.BytesIO()
     np.save(buffer, frame.data.astype(np.float32, copy=False), allow_pickle=False)
-    return write_with_sidecar(frame, path, buffer.getvalue(), force=force)
+    return write_with_sidecar(frame, path, buffer.getvalue(), force=force, store=store)

@@ -1,4 +1,8 @@
-"""The JSON sidecar written beside single-frame data files: units, time, sensor, metadata."""
+"""The JSON sidecar written beside single-frame data files: units, time, sensor, metadata.
+
+Capture folders keep the same records in one JSON-lines manifest instead (`manifest.py`); `read_sidecar`
+finds a data file's record in either place.
+"""
 
 from __future__ import annotations
 
@@ -56,10 +60,15 @@ def frame_record(frame: Any, **extra: Any) -> dict[str, Any]:
 
 
 def read_sidecar(path: Path) -> dict[str, Any] | None:
-    """The sidecar of data file `path` as a dict, None when there is none; InputError when it is broken."""
+    """The record of data file `path`: its sidecar, else its line in the folder's manifest, else None.
+
+    InputError when the sidecar is broken.
+    """
     side = sidecar_path(path)
     if not side.is_file():
-        return None
+        from .manifest import manifest_record
+
+        return manifest_record(path)
     try:
         record = json.loads(side.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -71,10 +80,16 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
     return record
 
 
-def write_with_sidecar(frame: Any, path: Path, payload: bytes, *, force: bool, **extra: Any) -> Path:
-    """Write the sidecar, then the data file, each atomically: a data file never lacks its metadata."""
+def write_with_sidecar(frame: Any, path: Path, payload: bytes, *, force: bool, store: Any = None,
+                       **extra: Any) -> Path:
+    """Write the sidecar, then the data file, each atomically: a data file never lacks its metadata.
+
+    With `store` (a capture's manifest.FrameStore) the store records the metadata and publishes the file.
+    """
     from ..fileio import check_writable, write_bytes
 
+    if store is not None:
+        return store.publish(frame, path, payload, force=force, **extra)
     check_writable(path, force=force)
     write_bytes(sidecar_path(path), dumps(frame_record(frame, **extra)).encode(), force=True)
     return write_bytes(path, payload, force=force)

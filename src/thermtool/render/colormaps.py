@@ -1,6 +1,6 @@
 """Colormaps: every matplotlib colormap plus thermal-camera palettes, each turned into a 256-entry table once.
 
-The thermal palettes and the viridis family (`listed.py`) need no matplotlib; matplotlib is imported only
+The thermal palettes, the viridis family and jet (`listed.py`) need no matplotlib; matplotlib is imported only
 when another of its colormaps is named or the names are listed. A registry entry may be a matplotlib
 Colormap, an (N, 3) or (N, 4) array of colours (floats in 0..1 or uint8), or a callable returning either;
 `colormap_table` resamples it to (256, 3) uint8 RGB. Plugins add colormaps through the
@@ -68,12 +68,8 @@ def _registry() -> Registry:
         registry.register(f"{name}_r", anchors[::-1])
     for name in LISTED:
         registry.register(name, partial(listed_table, name))
-        registry.register(f"{name}_r", partial(_reversed, name))
+        registry.register(f"{name}_r", partial(listed_table, f"{name}_r"))
     return registry
-
-
-def _reversed(name: str) -> np.ndarray:
-    return listed_table(name)[::-1]
 
 
 COLORMAPS = _registry()

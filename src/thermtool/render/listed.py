@@ -1,9 +1,11 @@
-"""The viridis family of colormaps as ready 256-entry tables, so the common colormaps need no matplotlib.
+"""The default colormaps as ready 256-entry tables, so the common colormaps need no matplotlib.
 
 magma, inferno, plasma and viridis were made by Nathaniel J. Smith, Stefan van der Walt and (viridis) Eric
 Firing and released under CC0 (public domain; https://github.com/BIDS/colormap). Each table is
-`round(matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255)` as uint8 RGB, written out as hex;
-tests/test_render_colormaps.py checks them against matplotlib.
+`round(matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255)` as uint8 RGB, written out as hex.
+`jet` (the heatmap default, MATLAB's classic) is built from the break points matplotlib defines for it,
+sampled as matplotlib samples a 256-entry segmented colormap. tests/test_render_colormaps.py checks every
+table here against matplotlib.
 """
 
 from __future__ import annotations
@@ -86,10 +88,43 @@ _HEX: dict[str, str] = {
 }
 
 
+#: jet's break points per channel, (position, value), linear in between (matplotlib's `_jet_data`).
+JET = (((0.0, 0.0), (0.35, 0.0), (0.66, 1.0), (0.89, 1.0), (1.0, 0.5)),
+       ((0.0, 0.0), (0.125, 0.0), (0.375, 1.0), (0.64, 1.0), (0.91, 0.0), (1.0, 0.0)),
+       ((0.0, 0.5), (0.11, 1.0), (0.34, 1.0), (0.65, 0.0), (1.0, 0.0)))
+
+
+def _segment_lookup(points: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """256 entries interpolated between break points with matplotlib's arithmetic (to the last bit)."""
+    x = np.array([p[0] for p in points]) * 255.0
+    y = np.array([p[1] for p in points])
+    at = 255.0 * np.linspace(0.0, 1.0, 256)
+    index = np.searchsorted(x, at)[1:-1]
+    distance = (at[1:-1] - x[index - 1]) / (x[index] - x[index - 1])
+    return np.clip(np.concatenate([[y[0]], distance * (y[index] - y[index - 1]) + y[index - 1], [y[-1]]]), 0, 1)
+
+
+def segmented_table(channels: tuple[tuple[tuple[float, float], ...], ...], reverse: bool = False) -> np.ndarray:
+    """(256, 3) uint8 table of a piecewise-linear colormap, sampled as matplotlib samples one of 256 entries.
+
+    matplotlib interpolates the break points onto 256 entries, then looks colour x up at entry
+    floor(x * 256) (the top clipped to 255), so entry i of the table is lookup entry floor(i * 256 / 255).
+    """
+    if reverse:  # matplotlib reverses the break points, not the lookup table
+        channels = tuple(tuple((1.0 - x, y) for x, y in reversed(points)) for points in channels)
+    lookup = np.stack([_segment_lookup(points) for points in channels], axis=1)
+    index = np.minimum((np.linspace(0.0, 1.0, 256) * 256).astype(np.intp), 255)
+    return np.round(lookup[index] * 255.0).astype(np.uint8)
+
+
 def listed_table(name: str) -> np.ndarray:
-    """The (256, 3) uint8 RGB table of one of the bundled colormaps."""
-    return np.frombuffer(bytes.fromhex(_HEX[name]), dtype=np.uint8).reshape(256, 3)
+    """The (256, 3) uint8 RGB table of one of the bundled colormaps (`NAME_r` reversed)."""
+    base, reverse = (name[:-2], True) if name.endswith("_r") else (name, False)
+    if base == "jet":
+        return segmented_table(JET, reverse)
+    table = np.frombuffer(bytes.fromhex(_HEX[base]), dtype=np.uint8).reshape(256, 3)
+    return table[::-1] if reverse else table
 
 
-#: Names of the bundled tables.
-LISTED = tuple(_HEX)
+#: Names of the bundled tables (each also as NAME_r).
+LISTED = (*_HEX, "jet")
