@@ -1,16 +1,16 @@
 """Crisp anti-aliased text for annotations: DejaVu Sans rasterised by FreeType through Pillow.
 
-Each glyph is rasterised once per pixel size and cached; a string is composed from cached glyphs, so
-drawing text per frame costs a few array copies. The font file is the DejaVu Sans matplotlib ships (found
+Each string is rasterised once per pixel size and cached (tick labels and captions repeat from frame to
+frame), so drawing text per frame costs a few array copies. The font file is the DejaVu Sans matplotlib ships (found
 without importing matplotlib; DejaVu's licence allows redistribution), else Pillow's own default font.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,16 +37,6 @@ def _face(px: int) -> ImageFont.FreeTypeFont:
     return face  # type: ignore[return-value]  # a FreeTypeFont: Pillow's wheels include FreeType
 
 
-@dataclass(frozen=True)
-class Glyph:
-    """One rasterised character: alpha bitmap cropped to its ink, placed relative to pen and baseline."""
-
-    bitmap: np.ndarray
-    left: int
-    top: int
-    advance: int
-
-
 class Font:
     """DejaVu Sans at one pixel size: `mask(text)` gives an alpha mask with the baseline at row `ascent`."""
 
@@ -54,7 +44,6 @@ class Font:
         self.px = px
         self._face = _face(px)  # the size is the em in pixels
         self.ascent, self.descent = self._face.getmetrics()
-        self._glyphs: dict[str, Glyph] = {}
         self._strings: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -63,38 +52,21 @@ class Font:
         """Height of a text line's mask in pixels."""
         return self.ascent + self.descent
 
-    def _glyph(self, char: str) -> Glyph:
-        glyph = self._glyphs.get(char)
-        if glyph is None:
-            left, top, right, bottom = (int(v) for v in self._face.getbbox(char, anchor="ls"))
-            image = Image.new("L", (max(1, right - left), max(1, bottom - top)))
-            ImageDraw.Draw(image).text((-left, -top), char, fill=255, font=self._face, anchor="ls")
-            ink = np.asarray(image) if right > left and bottom > top else np.zeros((0, 0), np.uint8)
-            glyph = Glyph(ink, left, -top, round(self._face.getlength(char)))
-            self._glyphs[char] = glyph
-        return glyph
-
     def measure(self, text: str) -> int:
-        """Width of `text` in pixels."""
+        """Width of `text` in pixels (its advance, rounded up)."""
         with self._lock:
-            return sum(self._glyph(c).advance for c in text)
+            return math.ceil(self._face.getlength(text))
 
     def mask(self, text: str) -> np.ndarray:
-        """(height, width) uint8 alpha mask of `text` (read-only, cached)."""
+        """(height, width) uint8 alpha mask of `text` (read-only, cached); width is `measure(text) + 1`."""
         with self._lock:
             cached = self._strings.get(text)
             if cached is not None:
                 self._strings.move_to_end(text)
                 return cached
-            glyphs = [self._glyph(c) for c in text]
-            mask = np.zeros((self.height, max(1, sum(g.advance for g in glyphs) + 1)), np.uint8)
-            pen = 0
-            for glyph in glyphs:
-                rows, cols = glyph.bitmap.shape
-                top, left = max(0, self.ascent - glyph.top), max(0, pen + glyph.left)
-                region = mask[top:top + rows, left:left + cols]
-                np.maximum(region, glyph.bitmap[:region.shape[0], :region.shape[1]], out=region)
-                pen += glyph.advance
+            image = Image.new("L", (math.ceil(self._face.getlength(text)) + 1, self.height))
+            ImageDraw.Draw(image).text((0, self.ascent), text, fill=255, font=self._face, anchor="ls")
+            mask = np.array(image)
             mask.setflags(write=False)
             self._strings[text] = mask
             if len(self._strings) > STRING_CACHE:
