@@ -160,3 +160,15 @@ class _ListSensor:
         if not self.frames:
             raise EndOfStream("done")
         return self.frames.pop(0)
+
+
+@pytest.mark.parametrize("shape", [(24, 32), (1, 1), (120, 160)])
+def test_npy_bytes_equal_numpy_save(shape: tuple[int, int]) -> None:
+    import io
+
+    from thermtool.formats.npy import encode
+
+    data = np.random.default_rng(0).normal(size=shape)
+    expected = io.BytesIO()
+    np.save(expected, data.astype(np.float32))
+    assert encode(data) == expected.getvalue() and encode(data.T.copy().T) == expected.getvalue()

@@ -19,7 +19,6 @@ from .errors import EndOfStream, InputError, SensorError
 from .fileio import OutputError, write_bytes
 from .formats import DATA_FORMATS, FORMATS, SUFFIX
 from .formats.manifest import FrameStore
-from .formats.npz import write_recording
 from .formats.sidecar import dumps
 from .frame import Frame
 from .sensors.base import Sensor
@@ -58,7 +57,10 @@ class FileSink:
         """Write `frame` under the next name."""
         self.sequence += 1
         path = self.folder / frame_name(frame.timestamp, self.sequence, SUFFIX[self.fmt])
-        return [FORMATS.get(self.fmt).write(frame, path, force=False, store=self.store, **self.options)]
+        return [self._writer(frame, path, force=False, store=self.store, **self.options)]
+
+    def __post_init__(self) -> None:
+        self._writer = FORMATS.get(self.fmt).write
 
     def close(self) -> list[Path]:
         """Sync what the store's policy promises at exit; nothing else is buffered."""
@@ -90,6 +92,8 @@ class RecordingSink:
         if not self._pending:
             return []
         self.sequence += 1
+        from .formats.npz import write_recording  # zipfile and zlib load only for recordings
+
         path = self.folder / frame_name(self._pending[0].timestamp, self.sequence, ".npz")
         write_recording(self._pending, path)
         self._pending = []

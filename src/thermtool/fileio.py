@@ -40,7 +40,7 @@ def check_writable(path: Path, *, force: bool = False) -> None:
         raise InputError(f"{parent}: is not a folder")
 
 
-def _publish(tmp: Path, path: Path, force: bool) -> None:
+def _publish(tmp: str | Path, path: Path, force: bool) -> None:
     """Move `tmp` to `path`; without force refuse to replace an existing file, even one created meanwhile."""
     if force:
         os.replace(tmp, path)
@@ -128,6 +128,10 @@ def atomic_output(path: str | Path, *, force: bool = False, make_parents: bool =
     fsync_folder(path.parent)
 
 
+#: How publish_bytes opens its temporary file (a symlink planted under that name is refused).
+_PUBLISH_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+
+
 def publish_bytes(path: Path, payload: bytes, *, force: bool = False, fsync: bool = True) -> None:
     """Atomically publish `payload` at `path` in few system calls.
 
@@ -135,10 +139,10 @@ def publish_bytes(path: Path, payload: bytes, *, force: bool = False, fsync: boo
     after `path` rather than made unique, and the folder is not synced, so a frame costs one create, one
     write, one close and the publish. With `fsync` the data reaches the disk before the name appears.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.part")
     try:
-        fd = os.open(tmp, flags, 0o666)
+        fd = os.open(tmp, _PUBLISH_FLAGS, 0o666)
     except OSError as exc:
         raise OutputError(describe_error(exc, path)) from exc
     try:
@@ -154,7 +158,7 @@ def publish_bytes(path: Path, payload: bytes, *, force: bool = False, fsync: boo
         if fd >= 0:
             os.close(fd)
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            os.unlink(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, (FileExistsError, ThermtoolError)):
             raise OutputError(describe_error(exc, path)) from exc
         raise
