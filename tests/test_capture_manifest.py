@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from thermtool import Frame, load_frame
+from thermtool import Frame, load_frame, open_sensor
 from thermtool.capture import make_sink, run_capture
 from thermtool.cli import run
 from thermtool.formats import load_frames
@@ -44,6 +44,8 @@ def test_one_file_per_frame_and_metadata_in_the_manifest(tmp_path: Path, fmt: st
     np.testing.assert_allclose(loaded[2].data, frames[2].data, atol=0.01)
     one = load_frame(sorted(tmp_path.glob("2*"))[1])  # a single file of the folder finds its line too
     assert one.meta["i"] == 1 and one.units == "F"
+    with open_sensor(f"replay:{tmp_path}", rate=1000) as replay:
+        assert [replay.read().units for _ in range(3)] == ["F"] * 3
 
 
 def test_old_sidecar_folders_and_sidecar_mode_read_the_same(tmp_path: Path) -> None:
@@ -139,6 +141,9 @@ def test_capture_cli_sync_option(tmp_path: Path, capsys: pytest.CaptureFixture[s
                 "--sync", "never"]) == 0
     assert json.loads((tmp_path / "a" / "capture.json").read_text())["sync"] == "never"
     assert len((tmp_path / "a" / MANIFEST_NAME).read_text().splitlines()) == 3
+    assert run(["capture", "--sensor", "sim", "--out", str(tmp_path / "p"), "--count", "2", "--rate", "32",
+                "--format", "png"]) == 0  # pictures: the frame's metadata goes to the manifest too
+    assert len((tmp_path / "p" / MANIFEST_NAME).read_text().splitlines()) == 2
     assert run(["capture", "--sensor", "sim", "--out", str(tmp_path / "b"), "--sync", "sometimes"]) == 2
     assert "sometimes" in capsys.readouterr().err
 
