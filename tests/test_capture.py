@@ -62,7 +62,8 @@ def test_throttle_keeps_the_requested_rate() -> None:
 
 def test_count_stop_request_and_end_of_stream(tmp_path: Path) -> None:
     clock = [0.0]
-    sink = FileSink(tmp_path, "npy")
+    sink = make_sink(tmp_path, "npy")
+    assert isinstance(sink, FileSink)
     assert run_capture(ListSensor(_frames(10), clock, 0.1), sink, count=3).frames == 3
     calls = iter([False, False, True])
     assert run_capture(ListSensor(_frames(10), clock, 0.1), sink, should_stop=lambda: next(calls)).frames == 2

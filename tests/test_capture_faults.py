@@ -47,7 +47,8 @@ def test_disk_full_injected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
     monkeypatch.setattr(fileio.os, "fsync", fsync)
     out = tmp_path / "frames"
-    assert run(["capture", "--sensor", "sim", "--out", str(out), "--rate", "32", "--format", "tiff"]) == 1
+    assert run(["capture", "--sensor", "sim", "--out", str(out), "--rate", "32", "--format", "tiff",
+                "--sync", "frame", "--count", "1000"]) == 1  # --sync frame: every frame goes through fsync
     assert "no space left on device" in capsys.readouterr().err
     assert _assert_intact(out) >= 3
 

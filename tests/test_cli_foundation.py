@@ -56,7 +56,7 @@ def test_capture_refuses_existing_capture_folder(tmp_path: Path, capsys: pytest.
 
 def test_capture_duration(tmp_path: Path) -> None:
     assert run(["capture", "--sensor", "sim", "--out", str(tmp_path), "--duration", "0.3", "--rate", "32"]) == 0
-    assert 3 <= len(list(tmp_path.glob("*.npy"))) <= 8
+    assert 3 <= len(list(tmp_path.glob("*.npy"))) <= 11  # 32 frames/s for 0.3 s, at most one more
 
 
 def test_capture_from_replay_ends_with_the_recording(tmp_path: Path) -> None:

@@ -30,8 +30,9 @@ def test_sigkill_at_random_moments_leaves_only_complete_files(tmp_path: Path, fm
         proc.kill()
         proc.wait()
         json.loads((out / MANIFEST).read_text())
-        frames = list(load_frames(out)) if any(p.suffix != ".json" for p in out.iterdir()) else []
+        frames = list(load_frames(out)) if any(p.suffix == f".{fmt}" for p in out.iterdir()) else []
         assert all(f.shape == (24, 32) for f in frames)
+        assert all(f.sensor == "sim" for f in frames)  # every published frame has its metadata
         leftovers = [p for p in out.iterdir() if p.name.endswith(".part")]
         # A temporary file may remain after SIGKILL, but it is hidden and never read as a frame.
         assert all(p.name.startswith(".") for p in leftovers)

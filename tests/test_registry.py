@@ -37,11 +37,20 @@ def test_unknown_name_lists_valid_ones() -> None:
     assert "one" in reg and "three" not in reg
 
 
-def test_fallback_resolver() -> None:
-    reg = Registry("number", fallback=lambda name: int(name) if name.isdigit() else None)
-    assert reg.get("17") == 17
+def test_more_names_are_registered_only_when_a_name_is_unknown() -> None:
+    calls: list[int] = []
+
+    def more(registry: Registry) -> None:
+        calls.append(1)
+        registry.register("late", 2)
+
+    reg = Registry("number", more=more)
+    reg.register("early", 1)
+    assert reg.get("early") == 1 and not calls
+    assert reg.get("late") == 2 and reg.names() == ["early", "late"] and len(calls) == 1
     with pytest.raises(UnknownNameError):
         reg.get("x")
+    assert len(calls) == 1
 
 
 def test_missing_optional_dependency_names_the_extra() -> None:
@@ -68,7 +77,7 @@ def test_entry_point_plugin_from_installed_distribution(tmp_path: Path, monkeypa
 
     fresh = Registry("sensor", group="thermtool.sensors")
     assert "plugcam" in fresh.names()
-    monkeypatch.setattr(SENSORS, "_entry_points_read", False)
+    monkeypatch.setattr(SENSORS, "_complete", False)
     assert open_sensor("plugcam:/dev/x", colour="blue") == ("plugin sensor", "/dev/x", "blue")
 
 

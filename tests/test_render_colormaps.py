@@ -11,6 +11,7 @@ from thermtool import UnknownNameError
 from thermtool.registry import Registry
 from thermtool.render import colormap_table, colormaps
 from thermtool.render.colormaps import to_table
+from thermtool.render.listed import LISTED
 
 THERMAL = ["ironbow", "white-hot", "black-hot", "rainbow-hc"]
 
@@ -33,9 +34,12 @@ def test_tables_are_built_once() -> None:
     assert colormap_table("ironbow") is colormap_table("ironbow")
 
 
-def test_matplotlib_tables_match_matplotlib() -> None:
-    expected = np.round(mpl_colormaps["viridis"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
-    assert np.array_equal(colormap_table("viridis"), expected)
+@pytest.mark.parametrize("name", [*LISTED, "cividis", "hot"])
+def test_matplotlib_tables_match_matplotlib(name: str) -> None:
+    """The bundled viridis-family tables and the ones built from matplotlib equal matplotlib's colours."""
+    for variant in (name, f"{name}_r"):
+        expected = np.round(mpl_colormaps[variant](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+        assert np.array_equal(colormap_table(variant), expected)
 
 
 def test_reversed_names_reverse_the_table() -> None:

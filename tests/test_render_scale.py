@@ -13,6 +13,7 @@ from thermtool.render.scale import (
     equalized_scale,
     fill_invalid,
     nice_ticks,
+    percentile_values,
     tick_decimals,
     valid_mask,
     value_range,
@@ -117,3 +118,10 @@ def test_nice_ticks_and_decimals() -> None:
     assert nice_ticks(20.13, 20.91, 5) == [20.2, 20.4, 20.6, 20.8]
     assert tick_decimals([15.0, 20.0]) == 0 and tick_decimals([20.2, 20.4]) == 1
     assert tick_decimals([0.25, 0.5]) == 2
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 768, 19200])
+def test_percentile_values_equal_numpy(size: int) -> None:
+    values = np.random.default_rng(size).normal(25, 4, size).astype(np.float32)
+    for percentiles in ((1.0, 99.0), (0.0, 100.0), (50.0, 50.0), (2.5, 97.5)):
+        assert percentile_values(values, percentiles) == np.percentile(values, percentiles).tolist()

@@ -1,13 +1,14 @@
 """thermtool: drivers, rendering, live views and analysis for low-cost thermal cameras.
 
 The public API (see docs/architecture.md): Frame, load_frame, open_sensor, the registries' names, and the
-`render` and `analysis` subpackages (imported on first use).
+`render` and `analysis` subpackages. Frame, load_frame and the subpackages are imported on first use, so
+importing thermtool (and `thermtool --help`) loads neither numpy nor OpenCV.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     EndOfStream,
@@ -19,8 +20,10 @@ from .errors import (
     ThermtoolError,
     UnknownNameError,
 )
-from .frame import Frame, load_frame
 from .sensors import open_sensor, sensors
+
+if TYPE_CHECKING:
+    from .frame import Frame, load_frame
 
 __version__ = "0.1.0"
 
@@ -31,6 +34,7 @@ __all__ = [
 ]
 
 _LAZY_SUBMODULES = ("render", "analysis", "formats", "emulators", "view")
+_LAZY_ATTRIBUTES = {"Frame": "frame", "load_frame": "frame"}
 
 
 def upscalers() -> list[str]:
@@ -50,4 +54,6 @@ def colormaps() -> list[str]:
 def __getattr__(name: str) -> Any:
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_ATTRIBUTES:
+        return getattr(importlib.import_module(f".{_LAZY_ATTRIBUTES[name]}", __name__), name)
     raise AttributeError(f"module 'thermtool' has no attribute {name!r}")

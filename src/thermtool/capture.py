@@ -1,6 +1,7 @@
 """Capturing frames into a folder: collision-free names, a manifest, one file per frame or chunked recordings.
 
 Every file is written under a temporary name and renamed, so after a crash every file present is complete.
+Per-frame metadata goes to the folder's JSON-lines manifest (`formats/manifest.py`), synced per policy.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from . import __version__
 from .errors import EndOfStream, InputError, SensorError
 from .fileio import OutputError, write_bytes
 from .formats import DATA_FORMATS, FORMATS, SUFFIX
-from .formats.npz import write_recording
+from .formats.manifest import FrameStore
 from .formats.sidecar import dumps
 from .frame import Frame
 from .sensors.base import Sensor
@@ -41,10 +42,14 @@ class FrameSink(Protocol):
 
 @dataclass
 class FileSink:
-    """One file per frame in `folder`, in format `fmt`; `options` go to the format's writer (e.g. renderer)."""
+    """One file per frame in `folder`, in format `fmt`, published through `store` (metadata and syncing).
+
+    `options` go to the format's writer (e.g. renderer).
+    """
 
     folder: Path
     fmt: str
+    store: FrameStore
     options: dict[str, Any] = field(default_factory=dict)
     sequence: int = 0
 
@@ -52,10 +57,14 @@ class FileSink:
         """Write `frame` under the next name."""
         self.sequence += 1
         path = self.folder / frame_name(frame.timestamp, self.sequence, SUFFIX[self.fmt])
-        return [FORMATS.get(self.fmt).write(frame, path, force=False, **self.options)]
+        return [self._writer(frame, path, force=False, store=self.store, **self.options)]
+
+    def __post_init__(self) -> None:
+        self._writer = FORMATS.get(self.fmt).write
 
     def close(self) -> list[Path]:
-        """Nothing is buffered."""
+        """Sync what the store's policy promises at exit; nothing else is buffered."""
+        self.store.close()
         return []
 
 
@@ -83,18 +92,26 @@ class RecordingSink:
         if not self._pending:
             return []
         self.sequence += 1
+        from .formats.npz import write_recording  # zipfile and zlib load only for recordings
+
         path = self.folder / frame_name(self._pending[0].timestamp, self.sequence, ".npz")
         write_recording(self._pending, path)
         self._pending = []
         return [path]
 
 
-def make_sink(folder: Path, fmt: str, chunk: int = 100, **options: Any) -> FrameSink:
-    """The sink for `fmt` (npz -> chunked recordings, others -> one file per frame)."""
+def make_sink(folder: Path, fmt: str, chunk: int = 100, *, sync: str = "interval", sidecars: bool = False,
+              **options: Any) -> FrameSink:
+    """The sink for `fmt` (npz -> chunked recordings, others -> one file per frame).
+
+    `sync` is the durability policy of per-frame files (see formats/manifest.py); `sidecars` puts each
+    frame's metadata in its own sidecar rather than the folder's manifest (for captures that rotate files).
+    """
     fmt = FORMATS.canonical(fmt)
     if fmt == "npz":
         return RecordingSink(folder, chunk)
-    return FileSink(folder, fmt, options if fmt not in DATA_FORMATS else {})
+    store = FrameStore(folder, sync, sidecars=sidecars)
+    return FileSink(folder, fmt, store, options if fmt not in DATA_FORMATS else {})
 
 
 def start_folder(folder: Path, manifest: dict[str, Any], *, force: bool = False) -> Path:

@@ -1,7 +1,9 @@
-"""Clocks: the system clock, and a virtual clock whose sleep() advances time instantly.
+"""Clocks: the system clock, a virtual clock whose sleep() advances time instantly, and a paced one.
 
 Drivers take a clock so the same code runs on hardware in real time and on an emulator in virtual time
 (where the emulated bus adds each transaction's duration), which makes rate measurements repeatable.
+A `PacedClock` is virtual time held to real time: an emulator's many short waits (each bus transfer,
+each poll) cost nothing, and one real sleep per frame delivers frames at the rate asked.
 """
 
 from __future__ import annotations
@@ -47,3 +49,24 @@ class VirtualClock:
             self.now += seconds
 
     advance = sleep
+
+
+class PacedClock(VirtualClock):
+    """Virtual time that starts at real time and is brought back in step with it around each frame.
+
+    `sleep()` advances at once; `pace()` sleeps for real until real time reaches virtual time (frames
+    come no earlier than a real sensor's); `catch_up()` moves virtual time up to real time (a real sensor
+    goes on measuring while nobody reads it, so virtual time never lags behind).
+    """
+
+    def __init__(self, real: Clock | None = None) -> None:
+        self._real = real if real is not None else SystemClock()
+        super().__init__(self._real.monotonic())
+
+    def catch_up(self) -> None:
+        """Move virtual time forward to real time if it is behind."""
+        self.now = max(self.now, self._real.monotonic())
+
+    def pace(self) -> None:
+        """Sleep for real until real time reaches virtual time: the one real sleep of a frame."""
+        self._real.sleep(self.now - self._real.monotonic())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import secrets
@@ -123,7 +124,42 @@ def atomic_output(path: str | Path, *, force: bool = False, make_parents: bool =
         with _staged(folder, path) as (handle, tmp):
             yield handle
         _commit(folder, tmp, path, force)
-        _fsync(folder)
+        fsync_folder(folder)
+
+
+#: How publish_bytes creates its temporary file: new (never through a planted link), not inherited.
+_PUBLISH_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def publish_bytes(folder: int, path: Path, payload: bytes, *, force: bool = False, fsync: bool = True) -> None:
+    """Atomically publish `payload` at `path` (a name in the open folder `folder`) in few system calls.
+
+    For a writer that owns `path`'s name (a capture's sequence-numbered frame): the temporary name is made
+    from the process id rather than drawn at random, and the folder is not synced, so a frame costs one
+    create, one write, one close and the publish. With `fsync` the data reaches the disk before the name.
+    """
+    tmp = f".{path.name}.{os.getpid() % 100_000_000:08d}{PART_SUFFIX}"
+    try:
+        try:
+            fd = os.open(tmp, _PUBLISH_FLAGS, 0o666, dir_fd=folder)
+        except FileExistsError:  # left by a killed run of the same pid: remove the name, never write through it
+            _discard(folder, tmp)
+            fd = os.open(tmp, _PUBLISH_FLAGS, 0o666, dir_fd=folder)
+    except OSError as exc:
+        raise OutputError(describe_os_error(exc, path), exc.errno) from exc
+    try:
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        _discard(folder, tmp)
+        raise _as_output_error(exc, path) from exc
+    _commit(folder, tmp, path, force)
 
 
 def write_bytes(path: str | Path, payload: bytes, *, force: bool = False) -> Path:
@@ -157,7 +193,7 @@ def write_with_companion(path: Path, payload: bytes, companion: Path, companion_
         except BaseException:
             _discard(folder, path.name)  # without its sidecar the data would read with the wrong units or time
             raise
-        _fsync(folder)
+        fsync_folder(folder)
     return path
 
 
@@ -178,9 +214,34 @@ def remove_stale_parts(folder: Path, ours: Callable[[str], bool], before: float)
     return removed
 
 
-def _fsync(folder: int) -> None:
+def fsync_folder(folder: int) -> None:
+    """Make the names created in the open folder `folder` durable (best effort: some file systems refuse)."""
     with contextlib.suppress(OSError):
         os.fsync(folder)
+
+
+@functools.lru_cache(maxsize=1)
+def _libc_syncfs() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).syncfs  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not Linux/glibc
+        return None
+
+
+def sync_filesystem(folder: int) -> bool:
+    """Commit everything written to the open folder's file system with one syncfs(2) (Linux); False where
+    missing. One call instead of an fsync per file: how a capture makes a second's worth of frames durable."""
+    syncfs = _libc_syncfs()
+    if syncfs is None:
+        return False
+    if syncfs(folder) != 0:
+        import ctypes
+
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+    return True
 
 
 def _umask() -> int:

@@ -2,14 +2,16 @@
 
 Sensors, upscalers, colormaps and file formats all use it, so a plugin adds a part by naming it in an
 entry-point group (`thermtool.sensors`, `thermtool.upscalers`, `thermtool.colormaps`); nothing is imported
-until the name is asked for.
+until the name is asked for. Entry points, and names a `more` hook registers (matplotlib's colormaps), are
+looked up only when a name is not already known or the names are listed, so a lookup of a built-in name
+imports nothing.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterable
-from importlib import metadata
 from typing import Any
 
 from .errors import InputError, MissingDependencyError, UnknownNameError
@@ -25,19 +27,25 @@ def resolve(target: str) -> Any:
     return obj
 
 
+def _is_entry_point(target: Any) -> bool:
+    """An importlib.metadata EntryPoint (checked without importing importlib.metadata when it is not loaded)."""
+    metadata = sys.modules.get("importlib.metadata")
+    return metadata is not None and isinstance(target, metadata.EntryPoint)
+
+
 class Registry:
-    """Name -> object, resolved lazily; names from an entry-point group join on first listing or lookup."""
+    """Name -> object, resolved lazily; entry points and `more` names join on listing or an unknown name."""
 
     def __init__(self, kind: str, group: str | None = None,
-                 fallback: Callable[[str], Any | None] | None = None) -> None:
+                 more: Callable[[Registry], None] | None = None) -> None:
         self.kind = kind
         self.group = group
-        self._fallback = fallback
+        self._more = more
         self._targets: dict[str, Any] = {}
         self._aliases: dict[str, str] = {}
         self._loaded: dict[str, Any] = {}
         self._extras: dict[str, str] = {}
-        self._entry_points_read = False
+        self._complete = False
 
     def register(self, name: str, target: Any, *, aliases: Iterable[str] = (), extra: str | None = None) -> None:
         """Register `target` (an object or a "module:attr" string) as `name`; `extra` names the pip extra."""
@@ -48,25 +56,33 @@ class Registry:
         if extra:
             self._extras[name] = extra
 
-    def _read_entry_points(self) -> None:
-        if self._entry_points_read or not self.group:
+    def _complete_names(self) -> None:
+        """Add the `more` hook's names, then entry points (built-in names win), once."""
+        if self._complete:
             return
-        self._entry_points_read = True
-        for ep in metadata.entry_points(group=self.group):
-            self._targets.setdefault(ep.name, ep)
+        self._complete = True
+        if self._more is not None:
+            self._more(self)
+        if self.group:
+            from importlib import metadata
+
+            for ep in metadata.entry_points(group=self.group):
+                self._targets.setdefault(ep.name, ep)
 
     def names(self) -> list[str]:
         """Registered names (entry points included), in registration order; aliases are not listed."""
-        self._read_entry_points()
+        self._complete_names()
         return list(self._targets)
 
     def canonical(self, name: str) -> str:
         """The registered name for `name` or one of its aliases; UnknownNameError otherwise."""
-        self._read_entry_points()
-        if name in self._targets:
-            return name
-        if name in self._aliases:
-            return self._aliases[name]
+        for attempt in range(2):
+            if name in self._targets:
+                return name
+            if name in self._aliases:
+                return self._aliases[name]
+            if attempt == 0:
+                self._complete_names()
         raise UnknownNameError(self.kind, name, self.names())
 
     def __contains__(self, name: object) -> bool:
@@ -80,24 +96,14 @@ class Registry:
 
     def get(self, name: str) -> Any:
         """The object registered as `name`, imported on first use."""
-        try:
-            key = self.canonical(name)
-        except UnknownNameError:
-            if self._fallback is not None:
-                found = self._fallback(name)
-                if found is not None:
-                    return found
-            raise
+        key = self.canonical(name)
         if key in self._loaded:
             return self._loaded[key]
         target = self._targets[key]
         try:
-            if isinstance(target, metadata.EntryPoint):
-                obj = target.load()
-            elif isinstance(target, str):
-                obj = resolve(target)
-            else:
-                obj = target
+            if _is_entry_point(target):
+                target = target.load()
+            obj = resolve(target) if isinstance(target, str) else target
         except ImportError as exc:
             extra = self._extras.get(key)
             if extra:

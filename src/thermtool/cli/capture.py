@@ -9,6 +9,7 @@ import click
 
 from ..capture import Rotation, make_sink, run_capture, start_folder
 from ..formats import FORMATS
+from ..formats.manifest import SYNC_POLICIES
 from ..retention import parse_size
 from .options import FiniteFloat, SensorRequest, force_option, sensor_option
 from .output import reporter
@@ -32,6 +33,10 @@ from .signals import graceful_stop
               help="Frames per .npz recording (a crash loses at most one chunk).")
 @click.option("--max-errors", type=click.IntRange(min=0), default=5, show_default=True,
               help="Sensor read failures in a row tolerated (each is retried and counted) before giving up.")
+@click.option("--sync", "sync", type=click.Choice(SYNC_POLICIES), default="interval", show_default=True,
+              help="When frame files are forced to disk: after each frame, at most once a second (and at "
+                   "exit), or never (left to the system). A killed process loses no written frame either "
+                   "way; a power cut can lose the frames written since the last sync.")
 @click.option("--keep", type=click.IntRange(min=1), metavar="N",
               help="Long captures: keep only the newest N frame files (recordings for npz).")
 @click.option("--rotate-size", metavar="SIZE",
@@ -39,12 +44,13 @@ from .signals import graceful_stop
 @render_options
 @force_option
 def capture(sensor_request: SensorRequest, out: Path, count: int | None, duration: float | None,
-            rate: float | None, fmt: str, chunk: int, max_errors: int, keep: int | None, rotate_size: str | None,
-            force: bool, render_request: RenderRequest) -> int:
+            rate: float | None, fmt: str, chunk: int, max_errors: int, sync: str, keep: int | None,
+            rotate_size: str | None, force: bool, render_request: RenderRequest) -> int:
     """Record frames from a sensor into a folder.
 
     Each frame goes to its own file, named by UTC time and sequence number so names sort and never
-    collide, written to a temporary name and renamed; capture.json describes the run. Without --count
+    collide, written to a temporary name and renamed; capture.json describes the run and frames.jsonl
+    holds each frame's metadata (with --keep or --rotate-size: a .json sidecar per frame instead). Without --count
     or --duration it runs until Ctrl-C, which finishes the frame being written and exits 130.
     MLX90640: a full frame takes two subpages, so frames arrive at half the --refresh-hz rate.
     """
@@ -55,9 +61,10 @@ def capture(sensor_request: SensorRequest, out: Path, count: int | None, duratio
     paced_by_sensor = rate is not None and sensor_request.takes("rate")
     with sensor:
         manifest: dict[str, Any] = {"sensor": sensor.info, "format": fmt, "count": count, "duration": duration,
-                                    "rate": rate, "chunk": chunk if fmt == "npz" else None}
+                                    "rate": rate, "chunk": chunk if fmt == "npz" else None, "sync": sync}
         start_folder(out, manifest, force=force)
-        sink = make_sink(out, FORMATS.canonical(fmt), chunk, renderer=renderer)
+        sink = make_sink(out, FORMATS.canonical(fmt), chunk, sync=sync, sidecars=rotation is not None,
+                         renderer=renderer)
         with graceful_stop(sensor.interrupt) as stop, _progress(report.interactive, count) as progress:
             stats = run_capture(sensor, sink, count=count, duration=duration,
                                 rate=None if paced_by_sensor else rate, max_errors=max_errors,

@@ -86,9 +86,9 @@ def _lines(handle: BinaryIO) -> Iterator[bytes]:
         yield line
 
 
-def write(frame: Any, path: Path, *, force: bool = False, **_: Any) -> Path:
-    """Write the CSV (and its sidecar)."""
-    return write_with_sidecar(frame, path, format_rows(frame.data).encode(), force=force)
+def write(frame: Any, path: Path, *, force: bool = False, store: Any = None, **_: Any) -> Path:
+    """Write the CSV (and its sidecar, or its line in a capture `store`'s manifest)."""
+    return write_with_sidecar(frame, path, format_rows(frame.data).encode(), force=force, store=store)
 
 
 def read(path: Path) -> Iterator[Any]:

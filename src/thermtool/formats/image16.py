@@ -48,13 +48,13 @@ class Image16Format:
     name: str
     suffix: str
 
-    def write(self, frame: Frame, path: Path, *, force: bool = False, **_: Any) -> Path:
-        """Write the image (and its sidecar)."""
+    def write(self, frame: Frame, path: Path, *, force: bool = False, store: Any = None, **_: Any) -> Path:
+        """Write the image (and its sidecar, or its line in a capture `store`'s manifest)."""
         ok, encoded = cv2.imencode(self.suffix, encode_centikelvin(frame))
         if not ok:
             raise InputError(f"{path}: OpenCV could not encode a 16-bit {self.name}")
         encoding = CENTIKELVIN if frame.is_temperature else RAW
-        return write_with_sidecar(frame, path, encoded.tobytes(), force=force, encoding=encoding)
+        return write_with_sidecar(frame, path, encoded.tobytes(), force=force, store=store, encoding=encoding)
 
     def read(self, path: Path) -> Iterator[Frame]:
         """One frame from a 16-bit single-channel image."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import math
 import tokenize
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -96,8 +98,20 @@ def read(path: Path) -> Iterator[Frame]:
     yield from frames_from_array(array, str(path), read_sidecar(path), mtime)
 
 
-def write(frame: Frame, path: Path, *, force: bool = False, **_: Any) -> Path:
-    """Write the sidecar, then the .npy (so a data file never exists without its metadata)."""
+@lru_cache(maxsize=8)
+def _float32_header(shape: tuple[int, ...]) -> bytes:
+    """The bytes np.save writes before the data of a C-ordered float32 array of `shape`."""
     buffer = io.BytesIO()
-    np.save(buffer, frame.data.astype(np.float32, copy=False), allow_pickle=False)
-    return write_with_sidecar(frame, path, buffer.getvalue(), force=force)
+    np.save(buffer, np.zeros(shape, np.float32), allow_pickle=False)
+    return buffer.getvalue()[:-4 * math.prod(shape)]
+
+
+def encode(data: np.ndarray) -> bytes:
+    """A .npy file of `data` as float32: np.save's bytes, with the header built once per shape."""
+    values = np.ascontiguousarray(data, dtype=np.float32)
+    return _float32_header(values.shape) + values.tobytes()
+
+
+def write(frame: Frame, path: Path, *, force: bool = False, store: Any = None, **_: Any) -> Path:
+    """Write the sidecar (or the `store`'s manifest line), then the .npy: a data file never lacks metadata."""
+    return write_with_sidecar(frame, path, encode(frame.data), force=force, store=store)

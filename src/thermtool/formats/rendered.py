@@ -44,10 +44,16 @@ class RenderedFormat:
     suffix: str
 
     def write(self, frame: Frame, path: Path, *, force: bool = False, renderer: Renderer | RenderFn | None = None,
-              quality: int = 90, **_: Any) -> Path:
-        """Render `frame` (with a Renderer or a render function; default the project's default) and write it."""
+              quality: int = 90, store: Any = None, **_: Any) -> Path:
+        """Render `frame` (with a Renderer or a render function; default the project's default) and write it.
+
+        With `store` (a capture's manifest.FrameStore) the store publishes it and records the frame's metadata.
+        """
         render = getattr(renderer, "render", renderer) or default_render
-        return write_bytes(path, encode(render(frame), self.suffix, quality), force=force)
+        payload = encode(render(frame), self.suffix, quality)
+        if store is not None:
+            return store.publish(frame, path, payload, force=force)
+        return write_bytes(path, payload, force=force)
 
 
 PNG = RenderedFormat("PNG", ".png")

@@ -1,4 +1,8 @@
-"""The JSON sidecar written beside single-frame data files: units, time, sensor, metadata."""
+"""The JSON sidecar written beside single-frame data files: units, time, sensor, metadata.
+
+Capture folders keep the same records in one JSON-lines manifest instead (`manifest.py`); `read_sidecar`
+finds a data file's record in either place.
+"""
 
 from __future__ import annotations
 
@@ -66,10 +70,15 @@ def frame_record(frame: Any, **extra: Any) -> dict[str, Any]:
 
 
 def read_sidecar(path: Path) -> dict[str, Any] | None:
-    """The sidecar of data file `path` as a dict, None when there is none; InputError when it is broken."""
+    """The record of data file `path`: its sidecar, else its line in the folder's manifest, else None.
+
+    InputError when the sidecar is broken.
+    """
     side = sidecar_path(path)
     if not side.is_file():
-        return None
+        from .manifest import manifest_record
+
+        return manifest_record(path)
     try:
         if side.stat().st_size > MAX_META_BYTES:
             raise InputError(f"{side}: over {MAX_META_BYTES >> 20} MiB, too large to be a metadata sidecar")
@@ -87,8 +96,14 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
     return record
 
 
-def write_with_sidecar(frame: Any, path: Path, payload: bytes, *, force: bool, **extra: Any) -> Path:
-    """Write the data file and its sidecar: the data file is published first, the sidecar never alone."""
+def write_with_sidecar(frame: Any, path: Path, payload: bytes, *, force: bool, store: Any = None,
+                       **extra: Any) -> Path:
+    """Write the data file and its metadata: the data file is published first, the sidecar never alone.
+
+    With `store` (a capture's manifest.FrameStore) the store records the metadata and publishes the file.
+    """
+    if store is not None:
+        return store.publish(frame, path, payload, force=force, **extra)
     from ..fileio import write_with_companion
 
     record = dumps(frame_record(frame, **extra)).encode()

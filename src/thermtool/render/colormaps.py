@@ -1,21 +1,23 @@
 """Colormaps: every matplotlib colormap plus thermal-camera palettes, each turned into a 256-entry table once.
 
-A registry entry may be a matplotlib Colormap, an (N, 3) or (N, 4) array of colours (floats in 0..1 or
-uint8), or a callable returning either; `colormap_table` resamples it to (256, 3) uint8 RGB. Plugins add
-colormaps through the `thermtool.colormaps` entry-point group.
+The thermal palettes, the viridis family and jet (`listed.py`) need no matplotlib; matplotlib is imported only
+when another of its colormaps is named or the names are listed. A registry entry may be a matplotlib
+Colormap, an (N, 3) or (N, 4) array of colours (floats in 0..1 or uint8), or a callable returning either;
+`colormap_table` resamples it to (256, 3) uint8 RGB. Plugins add colormaps through the
+`thermtool.colormaps` entry-point group.
 """
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
-from matplotlib import colormaps as _matplotlib_colormaps
-from matplotlib.colors import Colormap
 
 from ..errors import InputError
 from ..registry import Registry
+from .listed import LISTED, listed_table
 
 TABLE_SIZE = 256
 
@@ -37,17 +39,36 @@ THERMAL_PALETTES: dict[str, np.ndarray] = {
 }
 
 
-def _matplotlib_colormap(name: str) -> Colormap:
-    return _matplotlib_colormaps[name]
+def _matplotlib_colormap(name: str) -> Any:
+    from matplotlib import colormaps
+
+    return colormaps[name]
+
+
+def _is_matplotlib_colormap(source: Any) -> bool:
+    """A matplotlib Colormap (it cannot be one while matplotlib.colors is not loaded)."""
+    colors = sys.modules.get("matplotlib.colors")
+    return colors is not None and isinstance(source, colors.Colormap)
+
+
+def _add_matplotlib_colormaps(registry: Registry) -> None:
+    """Register matplotlib's other colormaps (imports matplotlib: only on listing or an unknown name)."""
+    from matplotlib import colormaps
+
+    known = set(registry.names())
+    for name in colormaps:
+        if name not in known:
+            registry.register(name, partial(_matplotlib_colormap, name))
 
 
 def _registry() -> Registry:
-    registry = Registry("colormap", group="thermtool.colormaps")
+    registry = Registry("colormap", group="thermtool.colormaps", more=_add_matplotlib_colormaps)
     for name, anchors in THERMAL_PALETTES.items():
         registry.register(name, anchors)
         registry.register(f"{name}_r", anchors[::-1])
-    for name in _matplotlib_colormaps:
-        registry.register(name, partial(_matplotlib_colormap, name))
+    for name in LISTED:
+        registry.register(name, partial(listed_table, name))
+        registry.register(f"{name}_r", partial(listed_table, f"{name}_r"))
     return registry
 
 
@@ -56,9 +77,9 @@ COLORMAPS = _registry()
 
 def to_table(source: Any) -> np.ndarray:
     """A (256, 3) uint8 RGB table from a matplotlib Colormap, a callable returning one, or (N, 3|4) colours."""
-    if callable(source) and not isinstance(source, Colormap):
+    if callable(source) and not _is_matplotlib_colormap(source):
         source = source()
-    if isinstance(source, Colormap):
+    if _is_matplotlib_colormap(source):
         return np.round(source(np.linspace(0.0, 1.0, TABLE_SIZE))[:, :3] * 255.0).astype(np.uint8)
     colours = np.asarray(source)
     if colours.ndim != 2 or colours.shape[1] not in (3, 4) or len(colours) < 2:

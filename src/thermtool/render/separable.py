@@ -1,16 +1,23 @@
-"""Separable resampling as two sparse matrix products: rows then columns, one (out, in) matrix per axis.
+"""Separable resampling as two small dense matrix products: rows then columns, one (out, in) matrix per axis.
 
-Used where each output sample reads only a few input samples (the cubic spline's 4, a convolution
-kernel's 4-8): far cheaper than dense products and free of multithreaded-BLAS stalls on a busy machine.
+Used where an enlargement is large (a 24x32 sensor to 480x640): the per-axis matrices are then tiny
+(480x24, 640x32), and one float32 product per axis beats both a sparse format and OpenCV's own resize for
+kernels wider than linear. Plain numpy, so nothing beyond numpy is imported for it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse
 
 
-def apply_axes(data: np.ndarray, rows: scipy.sparse.csr_matrix, cols: scipy.sparse.csr_matrix) -> np.ndarray:
+def axis_matrix(matrix: np.ndarray) -> np.ndarray:
+    """A read-only C-contiguous float32 copy of an (out, n) per-axis matrix, ready for `apply_axes`."""
+    result = np.array(matrix, dtype=np.float32, order="C")
+    result.setflags(write=False)
+    return result
+
+
+def apply_axes(data: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """`rows @ data @ cols.T` as C-contiguous float32: (N, n) x (n, m) x (m, M) -> (N, M)."""
-    wide = np.ascontiguousarray((cols @ data.T).T)  # (n, M): the small product first
-    return np.asarray(rows @ wide, dtype=np.float32)
+    wide = np.asarray(data, dtype=np.float32) @ cols.T  # (n, M): the small product first
+    return np.ascontiguousarray(rows @ wide, dtype=np.float32)

@@ -1,35 +1,40 @@
-"""Crisp anti-aliased text for annotations: DejaVu Sans (shipped with matplotlib) rasterised by FreeType.
+"""Crisp anti-aliased text for annotations: DejaVu Sans rasterised by FreeType through Pillow.
 
-Each glyph is rasterised once per pixel size and cached; a string is composed from cached glyphs, so
-drawing text per frame costs a few array copies and never calls matplotlib's drawing machinery.
+Each string is rasterised once per pixel size and cached (tick labels and captions repeat from frame to
+frame), so drawing text per frame costs a few array copies. The font file is the DejaVu Sans matplotlib ships (found
+without importing matplotlib; DejaVu's licence allows redistribution), else Pillow's own default font.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import matplotlib
 import numpy as np
-from matplotlib.ft2font import FT2Font
+from PIL import Image, ImageDraw, ImageFont
 
-FONT_FILE = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 #: Strings kept as ready masks per font (tick labels and captions repeat from frame to frame).
 STRING_CACHE = 256
 
 
-@dataclass(frozen=True)
-class Glyph:
-    """One rasterised character: alpha bitmap cropped to its ink, placed relative to pen and baseline."""
+def font_file() -> Path | None:
+    """DejaVuSans.ttf from matplotlib's data folder, located without importing matplotlib (None if absent)."""
+    spec = importlib.util.find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+        if path.is_file():
+            return path
+    return None
 
-    bitmap: np.ndarray
-    left: int
-    top: int
-    advance: int
+
+def _face(px: int) -> ImageFont.FreeTypeFont:
+    path = font_file()
+    face = ImageFont.truetype(str(path), px) if path else ImageFont.load_default(px)
+    return face  # type: ignore[return-value]  # a FreeTypeFont: Pillow's wheels include FreeType
 
 
 class Font:
@@ -37,12 +42,8 @@ class Font:
 
     def __init__(self, px: int) -> None:
         self.px = px
-        self._face = FT2Font(str(FONT_FILE))
-        self._face.set_size(px, 72)  # 72 dpi: one point is one pixel
-        scale = px / self._face.units_per_EM
-        self.ascent = math.ceil(self._face.ascender * scale)
-        self.descent = math.ceil(-self._face.descender * scale)
-        self._glyphs: dict[str, Glyph] = {}
+        self._face = _face(px)  # the size is the em in pixels
+        self.ascent, self.descent = self._face.getmetrics()
         self._strings: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -51,42 +52,21 @@ class Font:
         """Height of a text line's mask in pixels."""
         return self.ascent + self.descent
 
-    def _glyph(self, char: str) -> Glyph:
-        glyph = self._glyphs.get(char)
-        if glyph is None:
-            face = self._face
-            face.set_text(char)
-            face.draw_glyphs_to_bitmap(antialiased=True)
-            image = np.asarray(face.get_image())
-            metrics = face.load_char(ord(char))
-            rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
-            ink = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy() if rows.size else image[:0, :0].copy()
-            glyph = Glyph(ink, round(metrics.horiBearingX / 64), round(metrics.horiBearingY / 64),
-                          round(metrics.horiAdvance / 64))
-            self._glyphs[char] = glyph
-        return glyph
-
     def measure(self, text: str) -> int:
-        """Width of `text` in pixels."""
+        """Width of `text` in pixels (its advance, rounded up)."""
         with self._lock:
-            return sum(self._glyph(c).advance for c in text)
+            return math.ceil(self._face.getlength(text))
 
     def mask(self, text: str) -> np.ndarray:
-        """(height, width) uint8 alpha mask of `text` (read-only, cached)."""
+        """(height, width) uint8 alpha mask of `text` (read-only, cached); width is `measure(text) + 1`."""
         with self._lock:
             cached = self._strings.get(text)
             if cached is not None:
                 self._strings.move_to_end(text)
                 return cached
-            glyphs = [self._glyph(c) for c in text]
-            mask = np.zeros((self.height, max(1, sum(g.advance for g in glyphs) + 1)), np.uint8)
-            pen = 0
-            for glyph in glyphs:
-                rows, cols = glyph.bitmap.shape
-                top, left = max(0, self.ascent - glyph.top), max(0, pen + glyph.left)
-                region = mask[top:top + rows, left:left + cols]
-                np.maximum(region, glyph.bitmap[:region.shape[0], :region.shape[1]], out=region)
-                pen += glyph.advance
+            image = Image.new("L", (math.ceil(self._face.getlength(text)) + 1, self.height))
+            ImageDraw.Draw(image).text((0, self.ascent), text, fill=255, font=self._face, anchor="ls")
+            mask = np.array(image)
             mask.setflags(write=False)
             self._strings[text] = mask
             if len(self._strings) > STRING_CACHE:

@@ -6,10 +6,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EndOfStream
-from ..frame import Frame
+
+if TYPE_CHECKING:  # Frame (and numpy) load with the first frame, not with the CLI
+    from ..frame import Frame
 
 _STOP = threading.Event()
 
