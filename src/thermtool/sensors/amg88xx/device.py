@@ -17,7 +17,7 @@ from ...buses.i2c import BusioI2C, LinuxI2C
 from ...clock import Clock, SystemClock
 from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
-from ..base import Sensor
+from ..base import Sensor, sleep_or_stop
 from ..mlx90640.device import bus_path, parse_address
 from ..registers import I2CRegisters
 from . import codec
@@ -123,7 +123,7 @@ class AMG88xxSensor(Sensor):
                 raise SensorTimeoutError(f"{self.where}: no good frame before the timeout ({self.rate:g} frames/s, "
                                          f"{self.implausible_dropped} implausible readings dropped); check the "
                                          "sensor's power and wiring")
-            self.clock.sleep(self._next_at - now)
+            sleep_or_stop(self.clock, self._next_at - now, self.where)
             self._next_at = max(self._next_at + period, self.clock.monotonic())
             status = regs.read(STAT, 1)[0]
             thermistor = codec.decode_thermistor(regs.read(TTHL, 2))

@@ -29,9 +29,9 @@ import numpy as np
 
 from ...buses.i2c import BusioI2C, LinuxI2C, bus_error_advice, bus_frequency, default_bus_path, is_nack, locked
 from ...clock import Clock, SystemClock
-from ...errors import EndOfStream, InputError, SensorError, SensorTimeoutError
+from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
-from ..base import Sensor, stop_requested
+from ..base import Sensor, sleep_or_stop
 from . import calibration
 from .calibration import Calibration, CalibrationError
 
@@ -92,7 +92,6 @@ STALE_GAP_PERIODS = 1.5
 # periods after we saw our subpage, or 3 * 0.9 - 1 when the status already shows the other subpage again.
 OVERRUN_SAME_PERIODS = 0.75
 OVERRUN_OTHER_PERIODS = 1.6
-MAX_SLEEP_S = 0.2  # longest sleep between status polls: a stop request is seen within this
 BUS_WARNING_FRAMES = 4  # full frames after the first to measure the delivered rate over
 BUS_WARNING_SHORTFALL = 0.9  # warn when fewer than this share of the nominal full frames arrive
 #: Bus bits per subpage: 832 RAM words in 128-word chunks (15,242 clocks), the status and control reads and
@@ -576,9 +575,7 @@ class MLX90640Sensor(Sensor):
                 return status
             busy_at = now
             self._check_deadline(status)
-            if stop_requested():
-                raise EndOfStream(f"{self.where}: read stopped on request")
-            self.clock.sleep(min(self._poll_delay(now), deadline - now, MAX_SLEEP_S))
+            sleep_or_stop(self.clock, min(self._poll_delay(now), deadline - now), self.where)
 
     def _poll_step(self) -> float:
         """Status polling interval near a subpage's arrival: 1/32 of a subpage period, at least 0.5 ms."""

@@ -20,7 +20,7 @@ from ...buses.i2c import BusioI2C, LinuxI2C
 from ...clock import Clock, SystemClock
 from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
-from ..base import Sensor
+from ..base import Sensor, sleep_or_stop
 from ..mlx90640.device import (
     REFRESH_RATES,
     STATUS_CLEAR,
@@ -271,7 +271,7 @@ class MLX90641Sensor(Sensor):
                     f"{1 / period:g} Hz, {dropped} bad frames dropped so far); check the sensor's power "
                     "and wiring")
             wake = step if self._arrival is None else max(self._arrival + _EARLY_WAKE * period - now, step)
-            self.clock.sleep(min(wake, deadline - now))
+            sleep_or_stop(self.clock, min(wake, deadline - now), self.where)
 
     def _emissivity(self) -> float:
         if self.emissivity is not None:
