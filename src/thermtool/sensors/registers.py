@@ -1,9 +1,11 @@
-"""Register access over any busio-like I2C bus with NACK retries, for drivers of register-mapped sensors.
+"""Register access over any busio-like I2C bus with NACK retries, shared by every register-mapped sensor.
 
 The host writes a register address (16-bit big-endian for the Melexis MLX9064x, whose registers hold
 16-bit words; 8-bit for the Grid-EYE, whose registers hold bytes), then reads with auto-increment, or
 writes data after the address. A NACK (or the remote I/O errors Linux reports for one) is retried with a
-doubling backoff; anything else, or the last failed try, becomes a one-line SensorError with wiring advice.
+doubling backoff; anything else, or the last failed try, becomes a one-line SensorError with advice.
+`before` runs ahead of every attempt: drivers pass their read's deadline check, so no read outlives its
+timeout by more than one transaction.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..buses.i2c import BusioI2C, is_nack, locked
+from ..buses.i2c import BusioI2C, bus_error_advice, bus_number, is_nack, locked
 from ..clock import Clock
 from ..errors import SensorError
-from .mlx90640.device import bus_number
 
-BACKOFF_S = 0.002  # first retry delay; doubles each time
+BACKOFF_S = 0.002  # first retry delay; doubles each time (2, 4, 8, 16 ms)
+DEFAULT_RETRIES = 4
 
 
 class I2CRegisters:
@@ -25,12 +27,14 @@ class I2CRegisters:
     `register_bytes` of data; reads go in chunks of at most `chunk_bytes`. `where` prefixes errors."""
 
     def __init__(self, bus: BusioI2C, address: int, *, where: str, bus_name: str, clock: Clock,
-                 address_bytes: int = 2, register_bytes: int = 2, chunk_bytes: int = 256, retries: int = 4) -> None:
+                 address_bytes: int = 2, register_bytes: int = 2, chunk_bytes: int = 256,
+                 retries: int = DEFAULT_RETRIES, before: Callable[[], None] | None = None) -> None:
         self.bus, self.address, self.where, self.bus_name = bus, address, where, bus_name
         self.clock = clock
         self.address_bytes, self.register_bytes = address_bytes, register_bytes
         self.chunk_bytes = max(register_bytes, int(chunk_bytes) // register_bytes * register_bytes)
         self.retries = max(0, int(retries))
+        self.before = before
         self.nack_retries = 0
 
     def read(self, register: int, count: int) -> bytes:
@@ -40,7 +44,9 @@ class I2CRegisters:
             end = min(first + self.chunk_bytes, count)
             start = register + first // self.register_bytes
             out = start.to_bytes(self.address_bytes, "big")
-            self._transfer(f"read of {end - first} bytes at 0x{start:0{2 * self.address_bytes}x}",
+            units = "words" if self.register_bytes == 2 else "bytes"
+            self._transfer(f"read of {(end - first) // self.register_bytes} {units} at "
+                           f"0x{start:0{2 * self.address_bytes}x}",
                            lambda bus, out=out, a=first, b=end:
                            bus.writeto_then_readfrom(self.address, out, raw, in_start=a, in_end=b))
         return bytes(raw)
@@ -48,7 +54,7 @@ class I2CRegisters:
     def write(self, register: int, data: bytes) -> None:
         """Write `data` to `register` on."""
         message = register.to_bytes(self.address_bytes, "big") + bytes(data)
-        self._transfer(f"write of {data.hex()} to 0x{register:0{2 * self.address_bytes}x}",
+        self._transfer(f"write of 0x{data.hex()} to 0x{register:0{2 * self.address_bytes}x}",
                        lambda bus: bus.writeto(self.address, message))
 
     def read_words(self, register: int, count: int) -> np.ndarray:
@@ -64,19 +70,22 @@ class I2CRegisters:
         self.write(register, (value & 0xFFFF).to_bytes(2, "big"))
 
     def _transfer(self, what: str, action: Callable[[BusioI2C], None]) -> None:
+        """Run one bus transaction; NACK / remote I/O errors are retried with backoff, then a SensorError."""
         for attempt in range(self.retries + 1):
+            if self.before is not None:
+                self.before()
             try:
                 with locked(self.bus) as bus:
                     action(bus)
                 return
             except OSError as exc:
                 if not is_nack(exc):
-                    raise SensorError(f"{self.where}: {what} failed ({exc}); check the bus and its "
-                                      "permissions") from exc
+                    raise SensorError(f"{self.where}: {what} failed: {bus_error_advice(exc)}") from exc
                 if attempt == self.retries:
                     raise SensorError(
                         f"{self.where}: no acknowledge on {what} after {attempt + 1} tries ({exc}); check the "
-                        f"wiring (SDA, SCL, 3.3 V, GND) and that `i2cdetect -y {bus_number(self.bus_name)}` "
-                        f"shows {self.address:02x}") from exc
+                        f"wiring (SDA, SCL, 3.3 V, GND), that `i2cdetect -y {bus_number(self.bus_name)}` "
+                        f"shows {self.address:02x}, and lower the Pi's i2c_arm_baudrate if it is above "
+                        "400000") from exc
                 self.nack_retries += 1
                 self.clock.sleep(BACKOFF_S * 2**attempt)

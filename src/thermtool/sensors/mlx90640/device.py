@@ -19,7 +19,6 @@ transaction.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -27,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from ...buses.i2c import BusioI2C, LinuxI2C, bus_error_advice, bus_frequency, default_bus_path, is_nack, locked
+from ...buses.i2c import BusioI2C, LinuxI2C, bus_frequency, default_bus_path
 from ...clock import Clock, SystemClock
 from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
 from ..base import Sensor, sleep_or_stop
+from ..registers import DEFAULT_RETRIES, I2CRegisters
 from . import calibration
 from .calibration import Calibration, CalibrationError
 
@@ -69,8 +69,6 @@ _LINE_PARITY = np.arange(24) % 2
 FRAME_ERROR_WORD = 0x7FFF  # what a corrupted measurement leaves in RAM
 
 DEFAULT_CHUNK_WORDS = 128  # 256-byte reads: within every adapter's transfer limit, ~2% protocol overhead
-DEFAULT_RETRIES = 4
-_BACKOFF_S = 0.002  # first retry delay; doubles each time (2, 4, 8, 16 ms)
 _EARLY_WAKE = 0.8  # of a subpage period after the last arrival: when to start polling for the next
 EEPROM_READS = 4  # at most this many EEPROM reads to find two that agree word for word
 EEPROM_ADDRESS_WORD = 15  # 0x240F: bits 7:0 hold the device's I2C address (datasheet EEPROM map)
@@ -248,12 +246,6 @@ def timeout_message(where: str, wait: float, refresh_hz: float, status: int | No
             f"arrived was unusable ({', '.join(parts)}); {advice}")
 
 
-def bus_number(name: str) -> int:
-    """The N of /dev/i2c-N (for the `i2cdetect -y N` hint); 1, the Raspberry Pi's header bus, otherwise."""
-    found = re.search(r"i2c-(\d+)$", name)
-    return int(found.group(1)) if found else 1
-
-
 def parse_address(address: int | str) -> int:
     """A 7-bit I2C address from an int or a string such as "0x33"; InputError otherwise."""
     try:
@@ -312,6 +304,7 @@ class MLX90640Sensor(Sensor):
         #: Added to every frame's meta (the simulated camera marks its frames here).
         self.extra_meta: dict[str, Any] = {}
         self._bus: BusioI2C | None = None
+        self._regs: I2CRegisters | None = None
         self._reading = threading.Lock()
         self._reset_session()
 
@@ -345,13 +338,15 @@ class MLX90640Sensor(Sensor):
         self.dropped: Counter[str] = Counter()
         self.repeated_subpages = 0
         self.gaps = 0
-        self.nack_retries = 0
         self.eeprom_reads = 0
 
     # -- Sensor hooks ----------------------------------------------------------------------------------
     def _open(self) -> None:
         self._reset_session()
         self._bus = self._given_bus if self._given_bus is not None else LinuxI2C(self.bus_name)
+        self._regs = I2CRegisters(self._bus, self.address, where=self.where, bus_name=self.bus_name,
+                                  clock=self.clock, chunk_bytes=2 * self.chunk_words, retries=self.retries,
+                                  before=self._check_deadline)
         try:
             self._start()
         except BaseException:
@@ -372,7 +367,7 @@ class MLX90640Sensor(Sensor):
         control = self._read_stable(CONTROL_REGISTER)
         wanted = configure_control(control, self.refresh_hz, self.resolution, self.pattern)
         if wanted != control:
-            self.write_word(CONTROL_REGISTER, wanted)
+            self._io().write_word(CONTROL_REGISTER, wanted)
             control = self._read_stable(CONTROL_REGISTER)
             if control != wanted:
                 raise SensorError(f"{self.where}: control register reads 0x{control:04x} after writing "
@@ -382,7 +377,7 @@ class MLX90640Sensor(Sensor):
         if frequency and control_refresh_hz(control) > bus_carries_hz(frequency):
             self._bus_check = frequency
         # Clear a stale new-data flag so the first frame is measured after open (Melexis' SynchFrame).
-        self.write_word(STATUS_REGISTER, STATUS_CLEAR)
+        self._io().write_word(STATUS_REGISTER, STATUS_CLEAR)
         self._wall_start = datetime.now(timezone.utc)
         self._clock_start = self.clock.monotonic()
 
@@ -390,7 +385,7 @@ class MLX90640Sensor(Sensor):
         """The 832 EEPROM words, read until two reads agree word for word (a bit error never repeats)."""
         reads: list[np.ndarray] = []
         for _ in range(EEPROM_READS):
-            words = self.read_words(EEPROM_START, EEPROM_WORDS)
+            words = self._io().read_words(EEPROM_START, EEPROM_WORDS)
             self.eeprom_reads += 1
             if any(np.array_equal(words, earlier) for earlier in reads):
                 return words
@@ -402,9 +397,9 @@ class MLX90640Sensor(Sensor):
 
     def _read_stable(self, register: int) -> int:
         """A register read until two reads in a row agree (at most EEPROM_READS reads)."""
-        value = self.read_word(register)
+        value = self._io().read_word(register)
         for _ in range(EEPROM_READS - 1):
-            again = self.read_word(register)
+            again = self._io().read_word(register)
             if again == value:
                 return value
             value = again
@@ -417,7 +412,13 @@ class MLX90640Sensor(Sensor):
     def _release(self) -> None:
         if self._given_bus is None and isinstance(self._bus, LinuxI2C):
             self._bus.close()
-        self._bus = None
+        self._bus = None  # the registers object stays, for its counters in `info`
+
+    def _io(self) -> I2CRegisters:
+        """The sensor's registers; SensorError when it is not open."""
+        if self._bus is None or self._regs is None:
+            raise SensorError(f"{self.where}: the sensor is not open")
+        return self._regs
 
     def _read(self, timeout: float | None) -> Frame:
         wait = timeout if timeout is not None else self.timeout
@@ -451,7 +452,8 @@ class MLX90640Sensor(Sensor):
             "per_subpage": self.per_subpage, "subpages_read": self.subpages_read,
             "corrupt_subpages_dropped": self.corrupt_subpages, "dropped_subpages": dict(self.dropped),
             "repeated_subpages_skipped": self.repeated_subpages, "gaps": self.gaps,
-            "nack_retries": self.nack_retries, "eeprom_reads": self.eeprom_reads,
+            "nack_retries": self._regs.nack_retries if self._regs is not None else 0,
+            "eeprom_reads": self.eeprom_reads,
         }
         if self.bus_warning:
             info["bus_warning"] = self.bus_warning
@@ -511,16 +513,16 @@ class MLX90640Sensor(Sensor):
     def _next_subpage(self) -> np.ndarray | None:
         """Wait for new data and read it as an 834-word frame; None (counted) when it fails a check."""
         status = self._wait_for_data()
-        self.write_word(STATUS_REGISTER, STATUS_CLEAR)
+        self._io().write_word(STATUS_REGISTER, STATUS_CLEAR)
         frame = np.empty(FRAME_WORDS, dtype=np.uint16)
         # Aux words (Ta, Vdd, gain, compensation pixels) first: the next measurement rewrites them and the
         # other subpage's pixels, so this order keeps them matched with our pixels even if the read runs long.
-        frame[PIXELS:RAM_WORDS] = self.read_words(RAM_START + PIXELS, RAM_WORDS - PIXELS)
-        frame[:PIXELS] = self.read_words(RAM_START, PIXELS)
+        frame[PIXELS:RAM_WORDS] = self._io().read_words(RAM_START + PIXELS, RAM_WORDS - PIXELS)
+        frame[:PIXELS] = self._io().read_words(RAM_START, PIXELS)
         control = self._read_control()
         frame[832] = control or 0
         frame[833] = status & STATUS_SUBPAGE
-        after = self.read_word(STATUS_REGISTER)
+        after = self._io().read_word(STATUS_REGISTER)
         self.subpages_read += 1
         self._stats["arrived"] += 1
         reason = None if control is not None else "control word read back differently"
@@ -552,9 +554,9 @@ class MLX90640Sensor(Sensor):
 
         A changed value read twice is a real change (another program reconfigured the sensor) and is used.
         """
-        control = self.read_word(CONTROL_REGISTER)
+        control = self._io().read_word(CONTROL_REGISTER)
         if control != self.control:
-            if self.read_word(CONTROL_REGISTER) != control:
+            if self._io().read_word(CONTROL_REGISTER) != control:
                 return None
             self.control = control
         return control
@@ -564,7 +566,7 @@ class MLX90640Sensor(Sensor):
         deadline = self._deadline if self._deadline is not None else self.clock.monotonic()
         busy_at: float | None = None  # when the status last said "no new data"
         while True:
-            status = self.read_word(STATUS_REGISTER)
+            status = self._io().read_word(STATUS_REGISTER)
             now = self.clock.monotonic()
             if status & STATUS_NEW_DATA:
                 # Seen arriving between two close polls: remember when. Otherwise its arrival time is unknown.
@@ -635,53 +637,6 @@ class MLX90640Sensor(Sensor):
                             f"carries ({carries:g} Hz); delivering {delivered:.2g} full frames/s instead of "
                             f"{refresh / 2:g}; set --refresh-hz {carries:g} or raise the bus clock")
         log.warning("%s", self.bus_warning)
-
-    # -- register access with retries ------------------------------------------------------------------
-    def read_words(self, register: int, count: int) -> np.ndarray:
-        """`count` words from `register` on, read in chunks of `chunk_words` (auto-increment addressing)."""
-        raw = bytearray(2 * count)
-        for first in range(0, count, self.chunk_words):
-            n = min(self.chunk_words, count - first)
-            start = register + first
-            out = bytes(((start >> 8) & 0xFF, start & 0xFF))
-            self._transfer(f"read of {n} words at 0x{start:04x}",
-                           lambda bus, out=out, a=2 * first, b=2 * (first + n):
-                           bus.writeto_then_readfrom(self.address, out, raw, in_start=a, in_end=b))
-        return np.frombuffer(bytes(raw), dtype=">u2").astype(np.uint16)
-
-    def read_word(self, register: int) -> int:
-        """One 16-bit register."""
-        return int(self.read_words(register, 1)[0])
-
-    def write_word(self, register: int, value: int) -> None:
-        """Write one 16-bit register (address and data big-endian)."""
-        data = bytes(((register >> 8) & 0xFF, register & 0xFF, (value >> 8) & 0xFF, value & 0xFF))
-        self._transfer(f"write of 0x{value:04x} to 0x{register:04x}", lambda bus: bus.writeto(self.address, data))
-
-    def _transfer(self, what: str, action: Any) -> None:
-        """Run one bus transaction; NACK / remote I/O errors are retried with backoff, then a SensorError.
-
-        The read's deadline is checked before every attempt, so no read outlives it by more than one transaction.
-        """
-        if self._bus is None:
-            raise SensorError(f"{self.where}: the sensor is not open")
-        for attempt in range(self.retries + 1):
-            self._check_deadline()
-            try:
-                with locked(self._bus) as bus:
-                    action(bus)
-                return
-            except OSError as exc:
-                if not is_nack(exc):
-                    raise SensorError(f"{self.where}: {what} failed: {bus_error_advice(exc)}") from exc
-                if attempt == self.retries:
-                    raise SensorError(
-                        f"{self.where}: no acknowledge on {what} after {attempt + 1} tries ({exc}); check the "
-                        f"wiring (SDA, SCL, 3.3 V, GND), that `i2cdetect -y {bus_number(self.bus_name)}` "
-                        f"shows {self.address:02x}, and lower the Pi's i2c_arm_baudrate if it is above "
-                        "400000") from exc
-                self.nack_retries += 1
-                self.clock.sleep(_BACKOFF_S * 2**attempt)
 
 
 def _row_col(pixel: int) -> list[int]:
