@@ -36,12 +36,14 @@ from thermtool.emulators.mlx90640 import (
 )
 from thermtool.errors import EndOfStream, SensorError, SensorTimeoutError
 from thermtool.sensors.base import clear_stop, request_stop
-from thermtool.sensors.mlx90640 import calibration, inverse
-from thermtool.sensors.mlx90640.device import (
+from thermtool.sensors.melexis import (
     CONTROL_REGISTER,
     EEPROM_START,
     RAM_START,
     STATUS_REGISTER,
+)
+from thermtool.sensors.mlx90640 import calibration, inverse
+from thermtool.sensors.mlx90640.device import (
     MLX90640Sensor,
     configure_control,
     implausible,

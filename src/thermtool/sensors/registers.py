@@ -14,12 +14,32 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..buses.i2c import BusioI2C, bus_error_advice, bus_number, is_nack, locked
+from ..buses.i2c import BusioI2C, bus_error_advice, bus_number, default_bus_path, is_nack, locked
 from ..clock import Clock
-from ..errors import SensorError
+from ..errors import InputError, SensorError
 
 BACKOFF_S = 0.002  # first retry delay; doubles each time (2, 4, 8, 16 ms)
 DEFAULT_RETRIES = 4
+_TIMES = {2: "twice", 3: "three times", 4: "four times"}
+
+
+def parse_address(address: int | str) -> int:
+    """A 7-bit I2C address from an int or a string such as "0x33"; InputError otherwise."""
+    try:
+        value = int(address, 0) if isinstance(address, str) else int(address)
+    except ValueError:
+        raise InputError(f"bad I2C address {address!r}; use a number such as 0x33") from None
+    if not 0x03 <= value <= 0x77:
+        raise InputError(f"I2C address 0x{value:02x} is outside the 7-bit range 0x03..0x77")
+    return value
+
+
+def bus_path(target: str | None) -> str:
+    """The i2c-dev path a spec target names: None -> the board's header bus (/dev/i2c-1 on a Pi, the SoC's on
+    a Jetson), "3" -> /dev/i2c-3, a path as is."""
+    if not target:
+        return default_bus_path()
+    return f"/dev/i2c-{target}" if target.isdigit() else target
 
 
 class I2CRegisters:
@@ -68,6 +88,20 @@ class I2CRegisters:
     def write_word(self, register: int, value: int) -> None:
         """Write one 16-bit register."""
         self.write(register, (value & 0xFFFF).to_bytes(2, "big"))
+
+    def read_words_agreed(self, register: int, count: int, tries: int, *, what: str,
+                          advice: str) -> tuple[np.ndarray, int]:
+        """`count` words from `register` on, read until two reads agree word for word (a bit error on the bus
+        never repeats), and how many reads that took; after `tries` reads a one-line SensorError with `advice`."""
+        reads: list[np.ndarray] = []
+        for _ in range(tries):
+            words = self.read_words(register, count)
+            if any(np.array_equal(words, earlier) for earlier in reads):
+                return words, len(reads) + 1
+            reads.append(words)
+        first = register + int(np.flatnonzero(reads[0] != reads[1])[0])
+        raise SensorError(f"{self.where}: the {what} read differently {_TIMES.get(tries, f'{tries} times')} "
+                          f"(first at 0x{first:04x}): the bus corrupts data; {advice}")
 
     def _transfer(self, what: str, action: Callable[[BusioI2C], None]) -> None:
         """Run one bus transaction; NACK / remote I/O errors are retried with backoff, then a SensorError."""

@@ -18,8 +18,7 @@ from ...clock import Clock, SystemClock
 from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
 from ..base import Sensor, sleep_or_stop
-from ..mlx90640.device import bus_path, parse_address
-from ..registers import I2CRegisters
+from ..registers import I2CRegisters, bus_path, parse_address
 from . import codec
 
 ADDRESSES = (0x68, 0x69)  # AD_SELECT low / high
