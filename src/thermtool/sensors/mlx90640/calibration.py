@@ -12,7 +12,7 @@ so at the step: its values are the ones the conformance vectors (and the Melexis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -37,26 +37,6 @@ MAX_BAD_PIXELS = 4  # datasheet "False pixel correction": at most 4 broken + out
 
 class CalibrationError(SensorError):
     """The EEPROM does not hold a usable calibration (blank, out of the datasheet's ranges, bad pixels)."""
-
-
-class SupplyConstants(Protocol):
-    """The EEPROM constants of the supply and ambient-temperature equations, which both Melexis sensors'
-    calibrations hold under these names."""
-
-    @property
-    def resolution_ee(self) -> int: ...
-    @property
-    def vdd25(self) -> float: ...
-    @property
-    def k_vdd(self) -> float: ...
-    @property
-    def alpha_ptat(self) -> float: ...
-    @property
-    def kv_ptat(self) -> float: ...
-    @property
-    def v_ptat25(self) -> float: ...
-    @property
-    def kt_ptat(self) -> float: ...
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -105,9 +85,9 @@ class PixelSet:
 
 
 @dataclass(frozen=True, eq=False)
-class Calibration:
-    """Every parameter of MLX90640_ExtractParameters (float64, per-pixel arrays (24, 32)), plus the
-    frame-independent per-pixel terms of the To equation, precomputed once. Arrays are read-only."""
+class SensorConstants:
+    """The EEPROM constants both Melexis sensors' equations share (supply, ambient, gain, TGC, KsTa and the
+    ADC resolution they were calibrated at); each model's Calibration adds its own."""
 
     # Supply (datasheet 11.1, restoring the VDD sensor parameters)
     k_vdd: float
@@ -121,6 +101,13 @@ class Calibration:
     tgc: float
     ks_ta: float
     resolution_ee: int
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration(SensorConstants):
+    """Every parameter of MLX90640_ExtractParameters (float64, per-pixel arrays (24, 32)), plus the
+    frame-independent per-pixel terms of the To equation, precomputed once. Arrays are read-only."""
+
     chess_ee: bool  # Melexis' calibrationModeEE: the device was calibrated in chess mode
     ks_to: np.ndarray  # (4,) sensitivity slope of each object temperature range
     ct: np.ndarray  # (4,) corner temperatures: -40, 0, CT3, CT4
@@ -352,14 +339,14 @@ def signed_words(frame: np.ndarray, length: int, model: str) -> np.ndarray:
     return words.astype(np.uint16, copy=False).view(np.int16)
 
 
-def supply_voltage(vdd_word: int, control: int, cal: SupplyConstants) -> float:
+def supply_voltage(vdd_word: int, control: int, cal: SensorConstants) -> float:
     """Supply voltage (V) from the VDDpix word (datasheet 11.2.2.2), restored from the ADC resolution in the
     control word to the EEPROM's (11.2.2.1); the same equations on both Melexis sensors."""
     correction = 2.0 ** (cal.resolution_ee - ((control >> RESOLUTION_SHIFT) & 0x3))
     return (correction * vdd_word - cal.vdd25) / cal.k_vdd + 3.3
 
 
-def ambient_temperature(ptat: int, vbe: int, vdd: float, cal: SupplyConstants, model: str) -> float:
+def ambient_temperature(ptat: int, vbe: int, vdd: float, cal: SensorConstants, model: str) -> float:
     """Sensor ambient temperature (C) from the Ta_PTAT and Ta_VBE words (datasheet 11.2.2.3):
     V_PTAT_art = V_PTAT / (V_PTAT * alpha_PTAT + V_BE) * 2^18; SensorError when the words cancel out."""
     denominator = ptat * cal.alpha_ptat + vbe

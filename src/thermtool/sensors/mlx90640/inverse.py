@@ -31,7 +31,7 @@ from .calibration import (
     TA_VBE,
     VDD_PIX,
     Calibration,
-    SupplyConstants,
+    SensorConstants,
     calculate_to,
     check_emissivity,
     cp_compensated,
@@ -69,12 +69,7 @@ def raw_frame(temperatures: np.ndarray, cal: Calibration, subpage: int, control:
     and the scene is clamped to the sensor's object range, -40..300 C.
     `reflected_temp` None means the decoded Ta - 8, as `calculate_to` assumes by default.
     """
-    scene = np.asarray(temperatures, dtype=np.float64)
-    if scene.shape != (ROWS, COLS):
-        raise InputError(f"temperatures have shape {scene.shape}, expected ({ROWS}, {COLS})")
-    if subpage not in (0, 1):
-        raise InputError(f"subpage must be 0 or 1, got {subpage!r}")
-    emissivity = check_emissivity(emissivity)
+    scene, emissivity = check_scene(temperatures, (ROWS, COLS), subpage, emissivity)
     words = np.zeros(FRAME_WORDS, dtype=np.int64)
     words[CONTROL] = int(control) & 0xFFFF
     words[SUBPAGE] = subpage
@@ -107,6 +102,17 @@ def raw_frame(temperatures: np.ndarray, cal: Calibration, subpage: int, control:
         counts = (ir + cal.tgc * ir_cp + pixel_offsets(pixels, ta_decoded, vdd_decoded)) / gain
         words[pixels.flat] = np.clip(np.rint(counts), _WORD_MIN, _WORD_MAX)
     return words.astype(np.uint16)
+
+
+def check_scene(temperatures: np.ndarray, shape: tuple[int, int], subpage: int,
+                emissivity: float) -> tuple[np.ndarray, float]:
+    """The scene as float64 and the emissivity, after checking what `raw_frame` was given (InputError)."""
+    scene = np.asarray(temperatures, dtype=np.float64)
+    if scene.shape != shape:
+        raise InputError(f"temperatures have shape {scene.shape}, expected {shape}")
+    if subpage not in (0, 1):
+        raise InputError(f"subpage must be 0 or 1, got {subpage!r}")
+    return scene, check_emissivity(emissivity)
 
 
 def count_step(frame: np.ndarray, cal: C, emissivity: float = 1.0, reflected_temp: float | None = None,
@@ -144,7 +150,7 @@ def normalised_ir(to: np.ndarray, ta_tr: float, cal: C,
     return fourth * factor_of(estimate, cal)
 
 
-def ptat_words(cal: SupplyConstants, ta: float, vdd: float, ptat_25: float = _PTAT_25) -> tuple[int, int]:
+def ptat_words(cal: SensorConstants, ta: float, vdd: float, ptat_25: float = _PTAT_25) -> tuple[int, int]:
     """(Ta_PTAT, Ta_VBE) words near typical values (Ta_PTAT about `ptat_25` at 25 C) whose ratio decodes
     closest to `ta` (11.2.2.3 inverted)."""
     ptat_art = ((ta - 25) * cal.kt_ptat + cal.v_ptat25) * (1 + cal.kv_ptat * (vdd - 3.3))

@@ -18,6 +18,7 @@ import numpy as np
 from ...errors import SensorError
 from ..mlx90640.calibration import (
     CalibrationError,
+    SensorConstants,
     ambient_temperature,
     check_emissivity,
     check_sensitivities,
@@ -54,20 +55,10 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class Calibration:
+class Calibration(SensorConstants):
     """The parameters of MLX90641_ExtractParameters as floats, plus frame-independent terms. Read-only."""
 
-    k_vdd: float
-    vdd25: float
-    kv_ptat: float
-    kt_ptat: float
-    v_ptat25: float
-    alpha_ptat: float
-    gain_ee: float
-    tgc: float
-    ks_ta: float
     emissivity_ee: float
-    resolution_ee: int
     ks_to: np.ndarray  # (8,)
     ct: np.ndarray  # (8,) corner temperatures, C
     alpha_corr_r: np.ndarray  # (8,) sensitivity correction at the start of each range

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InputError
 from ..mlx90640 import inverse as shared
 from .calibration import (
     CONTROL,
@@ -26,7 +25,6 @@ from .calibration import (
     VDD_PIX,
     Calibration,
     calculate_to,
-    check_emissivity,
     cp_compensated,
     first_estimate,
     frame_gain,
@@ -57,12 +55,7 @@ def raw_frame(temperatures: np.ndarray, cal: Calibration, subpage: int, control:
     """The 242-word frame (uint16) of `subpage` that decodes to `temperatures` (C, (12, 16)), `ta`, `vdd`
     at the ADC resolution in `control`; non-finite temperatures encode Ta, the rest is clamped to
     -40..300 C. `reflected_temp` None means the decoded Ta - 5, as `calculate_to` assumes."""
-    scene = np.asarray(temperatures, dtype=np.float64)
-    if scene.shape != (ROWS, PIXELS // ROWS):
-        raise InputError(f"temperatures have shape {scene.shape}, expected ({ROWS}, {PIXELS // ROWS})")
-    if subpage not in (0, 1):
-        raise InputError(f"subpage must be 0 or 1, got {subpage!r}")
-    emissivity = check_emissivity(emissivity)
+    scene, emissivity = shared.check_scene(temperatures, (ROWS, PIXELS // ROWS), subpage, emissivity)
     words = np.zeros(FRAME_WORDS, dtype=np.int64)
     words[CONTROL] = int(control) & 0xFFFF
     words[SUBPAGE] = subpage
