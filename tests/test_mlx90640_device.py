@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from thermtool.emulators.i2c import FakeI2CBus, Transaction
-from thermtool.emulators.mlx90640 import MLX90640Emulator, emulated_mlx90640, nack_register
+from thermtool.emulators.melexis import nack_register
+from thermtool.emulators.mlx90640 import MLX90640Emulator, emulated_mlx90640
 from thermtool.errors import InputError, SensorError, SensorTimeoutError
 from thermtool.sensors.melexis import (
     CONTROL_REGISTER,

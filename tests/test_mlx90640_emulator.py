@@ -10,7 +10,8 @@ import pytest
 
 from thermtool.clock import VirtualClock
 from thermtool.emulators.i2c import FakeI2CBus
-from thermtool.emulators.mlx90640 import MLX90640Emulator, emulated_mlx90640, nack_register
+from thermtool.emulators.melexis import nack_register
+from thermtool.emulators.mlx90640 import MLX90640Emulator, emulated_mlx90640
 from thermtool.errors import InputError
 from thermtool.sensors.melexis import (
     CONTROL_REGISTER,

@@ -27,13 +27,8 @@ from thermtool.buses.i2c import BusioI2C, LinuxI2C
 from thermtool.clock import SystemClock, VirtualClock
 from thermtool.emulators.i2c import FakeI2CBus
 from thermtool.emulators.i2c_dev import FakeI2CDev
-from thermtool.emulators.mlx90640 import (
-    MLX90640Emulator,
-    fill_words,
-    flip_bit,
-    nack_register,
-    stall_at,
-)
+from thermtool.emulators.melexis import fill_words, flip_bit, nack_register, stall_at
+from thermtool.emulators.mlx90640 import MLX90640Emulator
 from thermtool.errors import EndOfStream, SensorError, SensorTimeoutError
 from thermtool.sensors.base import clear_stop, request_stop
 from thermtool.sensors.melexis import (

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
 from ..clock import Clock
 from ..sensors.melexis import (
+    ADDRESS,
     CONTROL_REGISTER,
     EEPROM_START,
     RAM_START,
@@ -28,6 +30,7 @@ from ..sensors.melexis import (
     STATUS_SUBPAGE,
     control_refresh_hz,
 )
+from .i2c import DataRule, DelayRule, NackRule, Transaction
 
 I2C_CONFIG_REGISTER = 0x800F
 EEPROM_CONTROL_WORD = 12  # EEPROM 0x240C holds the control register's power-on value
@@ -164,3 +167,57 @@ class MelexisEmulator(ABC):
     @abstractmethod
     def _measure(self, t: float) -> int:
         """Write measurement number `measurements` (at emulator time `t`) to RAM; returns its subpage."""
+
+
+# -- bus fault rules for 16-bit register devices (attach them to a FakeI2CBus) ---------------------------
+def _register_rule(register: int, times: int | None, address: int) -> Callable[[Transaction], bool]:
+    """True for the first `times` transactions (None: all) on device `address` that touch `register`: a
+    write to it, or a read starting at or covering it (the register pointer is the first two bytes written)."""
+    left = [times]
+
+    def matches(transaction: Transaction) -> bool:
+        if transaction.address != address or len(transaction.written) < 2 or left[0] == 0:
+            return False
+        start = int.from_bytes(transaction.written[:2], "big")
+        if not start <= register < start + max(transaction.read_count // 2, 1):
+            return False
+        if left[0] is not None:
+            left[0] -= 1
+        return True
+
+    return matches
+
+
+def nack_register(register: int, times: int | None = None, address: int = ADDRESS) -> NackRule:
+    """A bus rule that NACKs transactions touching `register` on device `address`, `times` times (None: always)."""
+    return _register_rule(register, times, address)
+
+
+def flip_bit(register: int, bit: int, times: int | None = 1, address: int = ADDRESS) -> DataRule:
+    """A read rule: bit `bit` of the word at `register` arrives inverted, in the first `times` reads of it."""
+    matches = _register_rule(register, times, address)
+
+    def rule(transaction: Transaction, data: bytes) -> bytes:
+        if not matches(transaction):
+            return data
+        at = 2 * (register - int.from_bytes(transaction.written[:2], "big"))
+        word = int.from_bytes(data[at:at + 2], "big") ^ (1 << bit)
+        return data[:at] + word.to_bytes(2, "big") + data[at + 2:]
+
+    return rule
+
+
+def fill_words(register: int, value: int = 0xFFFF, times: int | None = 1, address: int = ADDRESS) -> DataRule:
+    """A read rule: the whole read covering `register` arrives as `value` words (SDA stuck high: 0xFFFF)."""
+    matches = _register_rule(register, times, address)
+
+    def rule(transaction: Transaction, data: bytes) -> bytes:
+        return value.to_bytes(2, "big") * (len(data) // 2) if matches(transaction) else data
+
+    return rule
+
+
+def stall_at(register: int, seconds: float, times: int | None = 1, address: int = ADDRESS) -> DelayRule:
+    """A delay rule: the bus hangs `seconds` before the transactions touching `register` (clock stretching)."""
+    matches = _register_rule(register, times, address)
+    return lambda transaction: seconds if matches(transaction) else 0.0

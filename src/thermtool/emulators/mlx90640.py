@@ -5,11 +5,10 @@ or writes a word after the address, as on the real device. A subpage measurement
 1/refresh seconds of the bus clock (control bits 9:7); it writes that subpage's pixels and the aux words
 to RAM, sets the status register's new-data bit (the host clears it by writing) and its subpage bit, and
 alternates subpages. Pixel words come from a scene (t -> (24, 32) C, encoded by the inverse calibration
-for this EEPROM) or from fixed reference frames. Faults: NACKs (bus rules from `nack_register`), bit
-errors and stuck-high data lines on reads (`flip_bit`, `fill_words`), bus stalls (`stall_at`),
-`never_ready`, `stuck_new_data` (the host cannot clear the new-data bit), subpage repeat (control bit 3,
-as the datasheet's control register 1 defines it), `corrupt(n)` (the next n measurements carry the 0x7FFF
-frame-data-error pattern), and `rate_error` (an oscillator running fast or slow).
+for this EEPROM) or from fixed reference frames. The register protocol, timing and the faults both
+Melexis sensors share are `emulators.melexis` (NACKs, bit errors, stuck data lines and stalls as bus
+rules, `never_ready`, `stuck_new_data`, `corrupt(n)`, `eeprom_glitches`, `rate_error`); this model adds
+subpage repeat (control bit 3, as the datasheet's control register 1 defines it).
 
 Not modelled: step mode (status bit 5), data hold (control bit 2), the effect of the overwrite-enable bit,
 EEPROM programming, the I2C configuration register's effects, and a read that overlaps the device writing
@@ -26,7 +25,7 @@ from ..clock import Clock, VirtualClock
 from ..sensors.melexis import ADDRESS, FRAME_ERROR_WORD, STATUS_SUBPAGE
 from ..sensors.mlx90640 import calibration, inverse, synthetic
 from ..sensors.mlx90640.device import EEPROM_WORDS, FRAME_WORDS, PATTERN_CHESS, PIXELS, RAM_WORDS
-from .i2c import DataRule, DelayRule, FakeI2CBus, NackRule, Transaction
+from .i2c import FakeI2CBus
 from .melexis import EEPROM_CONTROL_WORD, MelexisEmulator
 
 #: A scene: time in seconds since the emulator started -> (24, 32) object temperatures in C.
@@ -104,59 +103,6 @@ class MLX90640Emulator(MelexisEmulator):
             return
         for subpage in (1, 0):
             self._store(self._encode(0.0, subpage), subpage)
-
-
-def _register_rule(register: int, times: int | None, address: int) -> Callable[[Transaction], bool]:
-    """True for the first `times` transactions (None: all) on device `address` that touch `register`: a
-    write to it, or a read starting at or covering it (the register pointer is the first two bytes written)."""
-    left = [times]
-
-    def matches(transaction: Transaction) -> bool:
-        if transaction.address != address or len(transaction.written) < 2 or left[0] == 0:
-            return False
-        start = int.from_bytes(transaction.written[:2], "big")
-        if not start <= register < start + max(transaction.read_count // 2, 1):
-            return False
-        if left[0] is not None:
-            left[0] -= 1
-        return True
-
-    return matches
-
-
-def nack_register(register: int, times: int | None = None, address: int = ADDRESS) -> NackRule:
-    """A bus rule that NACKs transactions touching `register` on device `address`, `times` times (None: always)."""
-    return _register_rule(register, times, address)
-
-
-def flip_bit(register: int, bit: int, times: int | None = 1, address: int = ADDRESS) -> DataRule:
-    """A read rule: bit `bit` of the word at `register` arrives inverted, in the first `times` reads of it."""
-    matches = _register_rule(register, times, address)
-
-    def rule(transaction: Transaction, data: bytes) -> bytes:
-        if not matches(transaction):
-            return data
-        at = 2 * (register - int.from_bytes(transaction.written[:2], "big"))
-        word = int.from_bytes(data[at:at + 2], "big") ^ (1 << bit)
-        return data[:at] + word.to_bytes(2, "big") + data[at + 2:]
-
-    return rule
-
-
-def fill_words(register: int, value: int = 0xFFFF, times: int | None = 1, address: int = ADDRESS) -> DataRule:
-    """A read rule: the whole read covering `register` arrives as `value` words (SDA stuck high: 0xFFFF)."""
-    matches = _register_rule(register, times, address)
-
-    def rule(transaction: Transaction, data: bytes) -> bytes:
-        return value.to_bytes(2, "big") * (len(data) // 2) if matches(transaction) else data
-
-    return rule
-
-
-def stall_at(register: int, seconds: float, times: int | None = 1, address: int = ADDRESS) -> DelayRule:
-    """A delay rule: the bus hangs `seconds` before the transactions touching `register` (clock stretching)."""
-    matches = _register_rule(register, times, address)
-    return lambda transaction: seconds if matches(transaction) else 0.0
 
 
 def emulated_mlx90640(frequency: int = 400_000, clock: Clock | None = None, address: int = ADDRESS,

@@ -5,9 +5,10 @@ or writes a word after the address. A measurement completes every 1/refresh seco
 (control bits 9:7); unlike the MLX90640 it measures all 192 pixels and stores them in its subpage's half
 of the pixel RAM (subpage 0 at 0x0400 + 64k + 0..31, subpage 1 at 0x0420 + 64k + 0..31, k = 0..5), writes
 the aux words (0x0580..), sets the new-data bit and the subpage bit, and alternates subpages. Pixels come
-from a scene encoded by the inverse calibration. Faults: NACKs (bus rules), `never_ready`, `corrupt(n)`
-(0x7FFF in the next n measurements' pixels), `measure_now()` (a measurement landing mid-read, from a bus
-rule), `eeprom_glitches` (reads of the EEPROM that return flipped bits) and `rate_error`.
+from a scene encoded by the inverse calibration. The register protocol, timing and shared faults are
+`emulators.melexis` (NACKs, bit errors, stalls, `never_ready`, `stuck_new_data`, `corrupt(n)`: 0x7FFF in
+the next n measurements' pixels, `eeprom_glitches`, `rate_error`); this model adds `measure_now()` (a
+measurement landing mid-read, from a bus rule).
 
 Not modelled: step mode, EEPROM programming, the I2C configuration register's effects.
 """
