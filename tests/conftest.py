@@ -1,9 +1,10 @@
-"""Shared fixtures: the reference-data folder beside the checkout, and frame factories."""
+"""Shared fixtures: the reference-data folder beside the checkout, frame factories, I2C transports."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -47,3 +48,19 @@ def register_sensor():  # type: ignore[no-untyped-def]
     for name in added:
         SENSORS._targets.pop(name, None)
         SENSORS._loaded.pop(name, None)
+
+
+@pytest.fixture(params=["smbus2-ioctl", "busio"])
+def i2c_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """Each I2C driver test runs through both transports the driver meets in the field."""
+    import smbus2.smbus2
+
+    from thermtool.emulators.i2c_dev import I2CTransport
+
+    transport = I2CTransport(request.param, tmp_path / "i2c-fake")
+
+    def patched_ioctl(fd: int, request_code: int, arg: Any = 0, *rest: Any) -> int:
+        return transport.devs[-1].ioctl(fd, request_code, arg, *rest)
+
+    monkeypatch.setattr(smbus2.smbus2, "ioctl", patched_ioctl)
+    return transport

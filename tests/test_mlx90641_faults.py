@@ -8,16 +8,14 @@ Linux i2c-dev (`FakeI2CDev` answers its ioctls) and a busio-shaped bus object (`
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
-import smbus2.smbus2
 
 from thermtool.emulators.i2c import FakeI2CBus
-from thermtool.emulators.i2c_dev import FakeI2CDev
+from thermtool.emulators.i2c_dev import I2CTransport
 from thermtool.emulators.melexis import fill_words, flip_bit, nack_register, stall_at
 from thermtool.emulators.mlx90641 import MLX90641Emulator, emulated_mlx90641
 from thermtool.errors import SensorError, SensorTimeoutError
@@ -52,27 +50,15 @@ def _clean() -> dict[int, np.ndarray]:
 Opener = Callable[..., MLX90641Sensor]
 
 
-@pytest.fixture(params=["smbus2-ioctl", "busio"])
-def opener(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Opener]:
-    """Opens the driver on a fake bus through one transport; the i2c-dev node is a file under tmp_path."""
-    devs: list[FakeI2CDev] = []
-
-    def patched_ioctl(fd: int, request_code: int, arg: Any = 0, *rest: Any) -> int:
-        return devs[-1].ioctl(fd, request_code, arg, *rest)
-
-    monkeypatch.setattr(smbus2.smbus2, "ioctl", patched_ioctl)
+@pytest.fixture
+def opener(i2c_transport: I2CTransport) -> Opener:
+    """Opens the driver on a fake bus through one transport (`i2c_transport`)."""
 
     def open_on(bus: FakeI2CBus, **options: Any) -> MLX90641Sensor:
-        options = {"emissivity": 1.0, "refresh_hz": 16, **options}
-        if request.param == "busio":
-            return open_mlx90641(None, i2c=bus, clock=bus.clock, **options)
-        if not devs or devs[-1].bus is not bus:
-            devs.append(FakeI2CDev(bus))
-        node = tmp_path / "i2c-fake"
-        node.touch()
-        return open_mlx90641(str(node), clock=bus.clock, **options)
+        target, i2c = i2c_transport.connect(bus)
+        return open_mlx90641(target, i2c=i2c, clock=bus.clock, **{"emissivity": 1.0, "refresh_hz": 16, **options})
 
-    yield open_on
+    return open_on
 
 
 def _assert_exact(frame: Frame) -> None:
