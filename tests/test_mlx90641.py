@@ -266,3 +266,10 @@ def test_sim_model_alias_names_the_simulated_mlx90641() -> None:
     assert SensorRequest("sim:MLX90641").takes("resolution") and not SensorRequest("sim:mlx90641").takes("pattern")
     with pytest.raises(InputError, match="sim models are mlx90640, mlx90641, amg88xx, got sim:kitchen"):
         open_sensor("sim:kitchen")
+
+
+def test_bad_settings_name_the_mlx90641() -> None:
+    with pytest.raises(InputError, match="MLX90641 refresh rate 3 Hz"):
+        MLX90641Sensor(FakeI2CBus(), refresh_hz=3)
+    with pytest.raises(InputError, match="MLX90641 ADC resolution 20"):
+        MLX90641Sensor(FakeI2CBus(), resolution=20)
