@@ -1,4 +1,5 @@
-"""Shared fixtures: the reference-data folder beside the checkout, frame factories, small tmpfs mounts."""
+"""Shared fixtures: the reference-data folder beside the checkout, frame factories, I2C transports, small
+tmpfs mounts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,3 +93,19 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     yield mount
     for folder in reversed(mounted):
         subprocess.run(["umount", str(folder)], check=False)
+
+
+@pytest.fixture(params=["smbus2-ioctl", "busio"])
+def i2c_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """Each I2C driver test runs through both transports the driver meets in the field."""
+    import smbus2.smbus2
+
+    from thermtool.emulators.i2c_dev import I2CTransport
+
+    transport = I2CTransport(request.param, tmp_path / "i2c-fake")
+
+    def patched_ioctl(fd: int, request_code: int, arg: Any = 0, *rest: Any) -> int:
+        return transport.devs[-1].ioctl(fd, request_code, arg, *rest)
+
+    monkeypatch.setattr(smbus2.smbus2, "ioctl", patched_ioctl)
+    return transport

@@ -112,3 +112,13 @@ def test_sim_amg88xx_through_the_real_driver() -> None:
         frame = sensor.read()
     assert frame.shape == (8, 8) and frame.sensor == "sim-amg88xx" and frame.meta["simulated"]
     assert np.all(np.mod(frame.data * 4, 1) == 0)  # quarter-degree steps
+
+
+def test_a_stalled_bus_ends_the_read_at_its_deadline_plus_one_transaction() -> None:
+    sensor, _, bus = _sensor()
+    with sensor:
+        bus.delay_rules.append(lambda transaction: 3.0)  # every transaction hangs 3 s (clock stretching)
+        start = bus.clock.monotonic()
+        with pytest.raises(SensorTimeoutError, match="no good frame"):
+            sensor.read(timeout=0.5)
+        assert bus.clock.monotonic() - start <= 0.5 + 3.0 + 0.05  # virtual time

@@ -11,18 +11,21 @@ import numpy as np
 import pytest
 
 from thermtool.emulators.i2c import FakeI2CBus, Transaction
-from thermtool.emulators.mlx90640 import MLX90640Emulator, emulated_mlx90640, nack_register
+from thermtool.emulators.melexis import nack_register
+from thermtool.emulators.mlx90640 import MLX90640Emulator, emulated_mlx90640
 from thermtool.errors import InputError, SensorError, SensorTimeoutError
-from thermtool.sensors.mlx90640.calibration import CalibrationError
-from thermtool.sensors.mlx90640.device import (
+from thermtool.sensors.melexis import (
     CONTROL_REGISTER,
     RAM_START,
     STATUS_REGISTER,
+    control_refresh_hz,
+    control_resolution,
+)
+from thermtool.sensors.mlx90640.calibration import CalibrationError
+from thermtool.sensors.mlx90640.device import (
     MLX90640Sensor,
     configure_control,
     control_pattern,
-    control_refresh_hz,
-    control_resolution,
     has_frame_data_error,
     open_mlx90640,
 )

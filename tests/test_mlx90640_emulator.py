@@ -10,14 +10,17 @@ import pytest
 
 from thermtool.clock import VirtualClock
 from thermtool.emulators.i2c import FakeI2CBus
-from thermtool.emulators.mlx90640 import MLX90640Emulator, emulated_mlx90640, nack_register
+from thermtool.emulators.melexis import nack_register
+from thermtool.emulators.mlx90640 import MLX90640Emulator, emulated_mlx90640
 from thermtool.errors import InputError
-from thermtool.sensors.mlx90640 import calibration, inverse
-from thermtool.sensors.mlx90640.device import (
+from thermtool.sensors.melexis import (
     CONTROL_REGISTER,
     STATUS_CLEAR,
     STATUS_NEW_DATA,
     STATUS_REGISTER,
+)
+from thermtool.sensors.mlx90640 import calibration, inverse
+from thermtool.sensors.mlx90640.device import (
     configure_control,
     has_frame_data_error,
     open_mlx90640,

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +26,19 @@ import smbus2.smbus2
 from thermtool.buses.i2c import BusioI2C, LinuxI2C
 from thermtool.clock import SystemClock, VirtualClock
 from thermtool.emulators.i2c import FakeI2CBus
-from thermtool.emulators.i2c_dev import FakeI2CDev
-from thermtool.emulators.mlx90640 import (
-    MLX90640Emulator,
-    fill_words,
-    flip_bit,
-    nack_register,
-    stall_at,
-)
+from thermtool.emulators.i2c_dev import FakeI2CDev, I2CTransport
+from thermtool.emulators.melexis import fill_words, flip_bit, nack_register, stall_at
+from thermtool.emulators.mlx90640 import MLX90640Emulator
 from thermtool.errors import EndOfStream, SensorError, SensorTimeoutError
 from thermtool.sensors.base import clear_stop, request_stop
-from thermtool.sensors.mlx90640 import calibration, inverse
-from thermtool.sensors.mlx90640.device import (
+from thermtool.sensors.melexis import (
     CONTROL_REGISTER,
     EEPROM_START,
     RAM_START,
     STATUS_REGISTER,
+)
+from thermtool.sensors.mlx90640 import calibration, inverse
+from thermtool.sensors.mlx90640.device import (
     MLX90640Sensor,
     configure_control,
     implausible,
@@ -88,29 +85,18 @@ def _bus(frequency: int = 1_000_000, clock: Any = None, **options: Any) -> tuple
 Opener = Callable[..., MLX90640Sensor]
 
 
-@pytest.fixture(params=["smbus2-ioctl", "busio"])
-def opener(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Opener]:
-    """Opens the driver on a fake bus through one transport; the i2c-dev node is a file under tmp_path."""
-    devs: list[FakeI2CDev] = []
-
-    def patched_ioctl(fd: int, request_code: int, arg: Any = 0, *rest: Any) -> int:
-        return devs[-1].ioctl(fd, request_code, arg, *rest)
-
-    monkeypatch.setattr(smbus2.smbus2, "ioctl", patched_ioctl)
+@pytest.fixture
+def opener(i2c_transport: I2CTransport) -> Opener:
+    """Opens the driver on a fake bus through one transport (`i2c_transport`)."""
 
     def open_on(bus: FakeI2CBus, shared: BusioI2C | None = None, **options: Any) -> MLX90640Sensor:
         options.setdefault("emissivity", 1.0)
-        if request.param == "busio":
-            return open_mlx90640(None, i2c=shared or bus, clock=bus.clock, **options)
-        if not devs or devs[-1].bus is not bus:
-            devs.append(FakeI2CDev(bus))
-        node = tmp_path / "i2c-fake"
-        node.touch()
-        return open_mlx90640(str(node), i2c=shared, clock=bus.clock, **options)
+        target, i2c = i2c_transport.connect(bus, shared)
+        return open_mlx90640(target, i2c=i2c, clock=bus.clock, **options)
 
-    open_on.transport = request.param  # type: ignore[attr-defined]
-    open_on.devs = devs  # type: ignore[attr-defined]
-    yield open_on
+    open_on.transport = i2c_transport.name  # type: ignore[attr-defined]
+    open_on.devs = i2c_transport.devs  # type: ignore[attr-defined]
+    return open_on
 
 
 def _assert_exact(data: np.ndarray) -> None:

@@ -23,7 +23,7 @@ from thermtool.cli import run
 from thermtool.clock import VirtualClock
 from thermtool.emulators.i2c import FakeI2CBus, Transaction, nack_error
 from thermtool.emulators.mlx90641 import MLX90641Emulator, emulated_mlx90641
-from thermtool.errors import SensorError, SensorTimeoutError
+from thermtool.errors import InputError, SensorError, SensorTimeoutError
 from thermtool.sensors.mlx90641 import calibration as cal641
 from thermtool.sensors.mlx90641 import hamming, inverse, synthetic
 from thermtool.sensors.mlx90641.calibration import CalibrationError
@@ -255,3 +255,21 @@ def test_real_recording_replays_renders_and_triggers_watch(reference: Path, tmp_
     starts = [e for e in map(json.loads, capsys.readouterr().out.splitlines()) if e["event"] == "start"]
     # The author: "in view starting at frame #2040, at computer by frame #2102".
     assert starts and 2040 <= starts[0]["frame"] <= 2110
+
+
+def test_sim_model_alias_names_the_simulated_mlx90641() -> None:
+    from thermtool.cli.options import SensorRequest
+
+    with open_sensor("sim:mlx90641", realtime=False, seed=4, rate=16) as sensor:
+        frame = sensor.read()
+    assert frame.sensor == "sim-mlx90641" and frame.shape == (12, 16)
+    assert SensorRequest("sim:MLX90641").takes("resolution") and not SensorRequest("sim:mlx90641").takes("pattern")
+    with pytest.raises(InputError, match="sim models are mlx90640, mlx90641, amg88xx, got sim:kitchen"):
+        open_sensor("sim:kitchen")
+
+
+def test_bad_settings_name_the_mlx90641() -> None:
+    with pytest.raises(InputError, match="MLX90641 refresh rate 3 Hz"):
+        MLX90641Sensor(FakeI2CBus(), refresh_hz=3)
+    with pytest.raises(InputError, match="MLX90641 ADC resolution 20"):
+        MLX90641Sensor(FakeI2CBus(), resolution=20)

@@ -17,7 +17,7 @@ import pytest
 
 from thermtool import open_sensor
 from thermtool.clock import VirtualClock
-from thermtool.emulators.uvc import CAP_PROP_CONVERT_RGB, CAP_PROP_FOURCC, FakeCapture
+from thermtool.emulators.uvc import CAP_PROP_CONVERT_RGB, CAP_PROP_FOURCC, CAP_PROP_READ_TIMEOUT_MSEC, FakeCapture
 from thermtool.errors import InputError, SensorError, SensorTimeoutError
 from thermtool.sensors.uvc import layouts
 from thermtool.sensors.uvc.device import UVCSensor
@@ -148,4 +148,5 @@ def test_sim_uvc_through_the_real_driver(spec: str, shape: tuple[int, int]) -> N
 def test_fake_capture_uses_opencv_property_numbers() -> None:
     import cv2
 
-    assert (CAP_PROP_CONVERT_RGB, CAP_PROP_FOURCC) == (cv2.CAP_PROP_CONVERT_RGB, cv2.CAP_PROP_FOURCC)
+    assert (CAP_PROP_CONVERT_RGB, CAP_PROP_FOURCC, CAP_PROP_READ_TIMEOUT_MSEC) == (
+        cv2.CAP_PROP_CONVERT_RGB, cv2.CAP_PROP_FOURCC, cv2.CAP_PROP_READ_TIMEOUT_MSEC)

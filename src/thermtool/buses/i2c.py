@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import re
 import threading
 import time
 import weakref
@@ -167,6 +168,12 @@ def bus_frequency(bus: object) -> float | None:
 def is_nack(exc: OSError) -> bool:
     """True for the errors a missing acknowledge produces (Linux: EREMOTEIO 121, ENXIO, EIO)."""
     return exc.errno in (errno.EREMOTEIO, errno.ENXIO, errno.EIO, errno.ETIMEDOUT, errno.EAGAIN)
+
+
+def bus_number(name: str) -> int:
+    """The N of /dev/i2c-N (for the `i2cdetect -y N` hint); 1, the Raspberry Pi's header bus, otherwise."""
+    found = re.search(r"i2c-(\d+)$", name)
+    return int(found.group(1)) if found else 1
 
 
 def bus_error_advice(exc: OSError) -> str:

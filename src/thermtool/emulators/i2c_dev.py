@@ -12,6 +12,8 @@ from __future__ import annotations
 import ctypes
 import errno
 import threading
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .i2c import FakeI2CBus
@@ -92,3 +94,23 @@ class FakeI2CDev:
             data.data.contents.byte = received[0]
         else:
             raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+
+@dataclass
+class I2CTransport:
+    """How a test reaches a fake I2C bus: "busio" (the bus object itself, as Blinka's busio.I2C looks to a
+    driver) or "smbus2-ioctl" (smbus2's own code above a `FakeI2CDev` whose device node is `node`; the test
+    routes smbus2's ioctl calls to the last of `devs`)."""
+
+    name: str
+    node: Path
+    devs: list[FakeI2CDev] = field(default_factory=list)
+
+    def connect(self, bus: FakeI2CBus, shared: Any = None) -> tuple[str | None, Any]:
+        """(target, i2c) for a driver's open function to reach `bus`; `shared` is a bus object to use instead."""
+        if self.name == "busio":
+            return None, shared or bus
+        if not self.devs or self.devs[-1].bus is not bus:
+            self.devs.append(FakeI2CDev(bus))
+        self.node.touch()
+        return str(self.node), shared

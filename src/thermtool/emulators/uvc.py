@@ -16,6 +16,7 @@ from ..clock import Clock, VirtualClock
 
 CAP_PROP_CONVERT_RGB = 16  # cv2.CAP_PROP_CONVERT_RGB
 CAP_PROP_FOURCC = 6  # cv2.CAP_PROP_FOURCC
+CAP_PROP_READ_TIMEOUT_MSEC = 54  # cv2.CAP_PROP_READ_TIMEOUT_MSEC
 
 #: Raw frame number -> the frame as OpenCV returns it with RGB conversion off, or None at the end.
 FrameSource = Callable[[int], np.ndarray | None]
@@ -54,8 +55,14 @@ class FakeCapture:
         return self.properties.get(int(prop), 0.0)
 
     def read(self) -> tuple[bool, np.ndarray | None]:
-        """The next frame once it is due; (False, None) on an injected failure or at the end."""
-        self.clock.sleep(self._next_at - self.clock.monotonic())
+        """The next frame once it is due; (False, None) on an injected failure, at the end, or when the frame is
+        not due within the read timeout (CAP_PROP_READ_TIMEOUT_MSEC, when set), as OpenCV's V4L2 backend does."""
+        limit = self.properties.get(CAP_PROP_READ_TIMEOUT_MSEC, 0.0) / 1000.0
+        wait = self._next_at - self.clock.monotonic()
+        if limit > 0 and wait > limit:
+            self.clock.sleep(limit)
+            return False, None
+        self.clock.sleep(wait)
         self._next_at = max(self._next_at + 1.0 / self.fps, self.clock.monotonic())
         if self._failures:
             self._failures -= 1

@@ -30,6 +30,7 @@ TARGETS = {"mlx90640": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
            "lepton": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
            "lepton2": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
            "lepton3": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
+           "sim": "mlx90640 (default), mlx90641 or amg88xx (simulated model)",
            "sim-lepton": "2 or 3 (Lepton model)", "replay": "file or folder",
            "remote": "ws://HOST:PORT/ws or http://HOST:PORT",
            "mlx90641": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
@@ -38,13 +39,24 @@ TARGETS = {"mlx90640": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
            "sim-uvc": "infiray (default, 192x256) or purethermal (120x160)"}
 
 
+#: "sim:MODEL" names the simulated camera of that model (the issue's `sim --model mlx90641`, spelled as
+#: every other camera picks its model: by the spec's target).
+SIM_MODELS = {"mlx90640": "sim", "mlx90641": "sim-mlx90641", "amg88xx": "sim-amg88xx"}
+
+
 def parse_spec(spec: str) -> tuple[str, str | None]:
-    """Split "KIND[:TARGET]" into (kind, target); "replay:frames/" -> ("replay", "frames/")."""
+    """Split "KIND[:TARGET]" into (kind, target); "replay:frames/" -> ("replay", "frames/"), and the alias
+    "sim:mlx90641" -> ("sim-mlx90641", None)."""
     spec = spec.strip()
     if not spec:
         raise InputError("empty sensor name; try --sensor sim")
     kind, sep, target = spec.partition(":")
-    return kind.lower(), (target if sep and target else None)
+    kind, target = kind.lower(), (target if sep and target else None)
+    if kind == "sim" and target is not None:
+        if target.lower() not in SIM_MODELS:
+            raise InputError(f"sim models are {', '.join(SIM_MODELS)}, got sim:{target}")
+        return SIM_MODELS[target.lower()], None
+    return kind, target
 
 
 def sensor_options(factory: Any) -> set[str]:

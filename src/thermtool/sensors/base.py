@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..clock import Clock
 from ..errors import EndOfStream
 
 if TYPE_CHECKING:  # Frame (and numpy) load with the first frame, not with the CLI
     from ..frame import Frame
 
 _STOP = threading.Event()
+STOP_POLL_S = 0.2  # longest uninterrupted sleep in a driver's wait: a stop request is seen within this
 
 
 def request_stop() -> None:
@@ -33,6 +35,27 @@ def clear_stop() -> None:
 def stop_requested() -> bool:
     """True after `request_stop()` until `clear_stop()`."""
     return _STOP.is_set()
+
+
+def check_stop(where: str) -> None:
+    """EndOfStream ("`where`: read stopped on request") once a stop has been requested."""
+    if _STOP.is_set():
+        raise EndOfStream(f"{where}: read stopped on request")
+
+
+def sleep_or_stop(clock: Clock, seconds: float, where: str) -> None:
+    """Sleep `seconds` on `clock` in slices of at most STOP_POLL_S, checking for a stop request before each.
+
+    Every driver waits for its hardware through this, so SIGTERM ends a read within a fraction of a second
+    even when the next frame is seconds away.
+    """
+    end = clock.monotonic() + seconds
+    while True:
+        check_stop(where)
+        left = end - clock.monotonic()
+        if left <= 0:
+            return
+        clock.sleep(min(left, STOP_POLL_S))
 
 
 class Sensor(ABC):

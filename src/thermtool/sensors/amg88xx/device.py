@@ -17,9 +17,8 @@ from ...buses.i2c import BusioI2C, LinuxI2C
 from ...clock import Clock, SystemClock
 from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
-from ..base import Sensor
-from ..mlx90640.device import bus_path, parse_address
-from ..registers import I2CRegisters
+from ..base import Sensor, sleep_or_stop
+from ..registers import I2CRegisters, bus_path, parse_address
 from . import codec
 
 ADDRESSES = (0x68, 0x69)  # AD_SELECT low / high
@@ -65,6 +64,7 @@ class AMG88xxSensor(Sensor):
         self._bus: BusioI2C | None = None
         self._regs: I2CRegisters | None = None
         self._next_at = 0.0
+        self._deadline: float | None = None  # of the read() in progress
         self.implausible_dropped = 0
         self.overflows = 0
 
@@ -77,7 +77,7 @@ class AMG88xxSensor(Sensor):
         self._bus = self._given_bus if self._given_bus is not None else LinuxI2C(self.bus_name)
         self._regs = I2CRegisters(self._bus, self.address, where=self.where, bus_name=self.bus_name,
                                   clock=self.clock, address_bytes=1, register_bytes=1, chunk_bytes=2 * codec.PIXELS,
-                                  retries=self.retries)
+                                  retries=self.retries, before=self._check_deadline)
         try:
             self._start(self._regs)
         except BaseException:
@@ -116,14 +116,30 @@ class AMG88xxSensor(Sensor):
             raise SensorError(f"{self.where}: the sensor is not open")
         period = 1.0 / self.rate
         wait = timeout if timeout is not None else self.timeout
-        deadline = self.clock.monotonic() + (wait if wait is not None else 2 * period + 1.0)
+        self._deadline = self.clock.monotonic() + (wait if wait is not None else 2 * period + 1.0)
+        try:
+            return self._next_frame(regs, period)
+        finally:
+            self._deadline = None
+
+    def _check_deadline(self) -> None:
+        """SensorTimeoutError once the read's deadline has passed (checked before every bus transaction too)."""
+        if self._deadline is not None and self.clock.monotonic() >= self._deadline:
+            raise self._timeout_error()
+
+    def _timeout_error(self) -> SensorTimeoutError:
+        """What a read that ran out of time says."""
+        return SensorTimeoutError(f"{self.where}: no good frame before the timeout ({self.rate:g} frames/s, "
+                                  f"{self.implausible_dropped} implausible readings dropped); check the "
+                                  "sensor's power and wiring")
+
+    def _next_frame(self, regs: I2CRegisters, period: float) -> Frame:
+        """Read at each measurement time until a plausible frame arrives."""
         while True:
             now = self.clock.monotonic()
-            if self._next_at > deadline:
-                raise SensorTimeoutError(f"{self.where}: no good frame before the timeout ({self.rate:g} frames/s, "
-                                         f"{self.implausible_dropped} implausible readings dropped); check the "
-                                         "sensor's power and wiring")
-            self.clock.sleep(self._next_at - now)
+            if self._deadline is not None and self._next_at > self._deadline:
+                raise self._timeout_error()
+            sleep_or_stop(self.clock, self._next_at - now, self.where)
             self._next_at = max(self._next_at + period, self.clock.monotonic())
             status = regs.read(STAT, 1)[0]
             thermistor = codec.decode_thermistor(regs.read(TTHL, 2))

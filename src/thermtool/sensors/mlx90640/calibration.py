@@ -85,9 +85,9 @@ class PixelSet:
 
 
 @dataclass(frozen=True, eq=False)
-class Calibration:
-    """Every parameter of MLX90640_ExtractParameters (float64, per-pixel arrays (24, 32)), plus the
-    frame-independent per-pixel terms of the To equation, precomputed once. Arrays are read-only."""
+class SensorConstants:
+    """The EEPROM constants both Melexis sensors' equations share (supply, ambient, gain, TGC, KsTa and the
+    ADC resolution they were calibrated at); each model's Calibration adds its own."""
 
     # Supply (datasheet 11.1, restoring the VDD sensor parameters)
     k_vdd: float
@@ -101,6 +101,13 @@ class Calibration:
     tgc: float
     ks_ta: float
     resolution_ee: int
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration(SensorConstants):
+    """Every parameter of MLX90640_ExtractParameters (float64, per-pixel arrays (24, 32)), plus the
+    frame-independent per-pixel terms of the To equation, precomputed once. Arrays are read-only."""
+
     chess_ee: bool  # Melexis' calibrationModeEE: the device was calibrated in chess mode
     ks_to: np.ndarray  # (4,) sensitivity slope of each object temperature range
     ct: np.ndarray  # (4,) corner temperatures: -40, 0, CT3, CT4
@@ -127,7 +134,7 @@ class Calibration:
         return tuple(sorted(self.broken + self.outliers))
 
 
-def _signed(value: _Int, bits: int) -> _Int:
+def signed_field(value: _Int, bits: int) -> _Int:
     """Two's complement of a `bits`-wide field (int or integer array)."""
     half = 1 << (bits - 1)
     return ((value + half) & ((1 << bits) - 1)) - half
@@ -160,17 +167,17 @@ def extract_parameters(eeprom: np.ndarray) -> Calibration:
     w = [int(x) for x in ee[:64]]
 
     # 11.1 restoring the VDD sensor parameters: Kvdd = signed MSB * 32, Vdd25 = (LSB - 256) * 32 - 8192.
-    k_vdd = _signed(w[51] >> 8, 8) * 32
+    k_vdd = signed_field(w[51] >> 8, 8) * 32
     vdd25 = ((w[51] & 0xFF) - 256) * 32 - 8192
     # 11.1 restoring the Ta sensor parameters.
-    kv_ptat = _signed(w[50] >> 10, 6) / 4096
-    kt_ptat = _signed(w[50] & 0x3FF, 10) / 8
-    v_ptat25 = _signed(w[49], 16)
+    kv_ptat = signed_field(w[50] >> 10, 6) / 4096
+    kt_ptat = signed_field(w[50] & 0x3FF, 10) / 8
+    v_ptat25 = signed_field(w[49], 16)
     alpha_ptat = (w[16] >> 12) / 4 + 8
     # 11.1 restoring the GAIN coefficient, KsTa and TGC; the EEPROM's ADC resolution (bits 13:12 of 0x2438).
-    gain_ee = _signed(w[48], 16)
-    tgc = _signed(w[60] & 0xFF, 8) / 32
-    ks_ta = _signed(w[60] >> 8, 8) / 8192
+    gain_ee = signed_field(w[48], 16)
+    tgc = signed_field(w[60] & 0xFF, 8) / 32
+    ks_ta = signed_field(w[60] >> 8, 8) / 8192
     resolution_ee = (w[56] >> 12) & 0x3
     # 0x240A bit 11 clear = calibrated in chess mode (Melexis' calibrationModeEE).
     chess_ee = not (w[10] & 0x0800)
@@ -181,41 +188,41 @@ def extract_parameters(eeprom: np.ndarray) -> Calibration:
     ct4 = ct3 + ((w[63] >> 8) & 0xF) * step
     ct = np.array([-40.0, 0.0, ct3, ct4])
     ks_to_scale = 2.0 ** ((w[63] & 0xF) + 8)
-    ks_to = np.array([_signed(w[61] & 0xFF, 8), _signed(w[61] >> 8, 8), _signed(w[62] & 0xFF, 8),
-                      _signed(w[62] >> 8, 8)]) / ks_to_scale
+    ks_to = np.array([signed_field(w[61] & 0xFF, 8), signed_field(w[61] >> 8, 8), signed_field(w[62] & 0xFF, 8),
+                      signed_field(w[62] >> 8, 8)]) / ks_to_scale
 
     # 11.1 restoring the compensation pixel (CP) sensitivity, offset, Kv and Kta.
     kta_scale1 = ((w[56] >> 4) & 0xF) + 8
     kta_scale2 = w[56] & 0xF
     kv_scale = (w[56] >> 8) & 0xF
-    cp_alpha0 = _signed(w[57] & 0x3FF, 10) / 2.0 ** ((w[32] >> 12) + 27)
-    cp_alpha = np.array([cp_alpha0, cp_alpha0 * (1 + _signed(w[57] >> 10, 6) / 128)])
-    cp_offset0 = _signed(w[58] & 0x3FF, 10)
-    cp_offset = np.array([cp_offset0, cp_offset0 + _signed(w[58] >> 10, 6)], dtype=np.float64)
-    cp_kta = _signed(w[59] & 0xFF, 8) / 2.0**kta_scale1
-    cp_kv = _signed(w[59] >> 8, 8) / 2.0**kv_scale
+    cp_alpha0 = signed_field(w[57] & 0x3FF, 10) / 2.0 ** ((w[32] >> 12) + 27)
+    cp_alpha = np.array([cp_alpha0, cp_alpha0 * (1 + signed_field(w[57] >> 10, 6) / 128)])
+    cp_offset0 = signed_field(w[58] & 0x3FF, 10)
+    cp_offset = np.array([cp_offset0, cp_offset0 + signed_field(w[58] >> 10, 6)], dtype=np.float64)
+    cp_kta = signed_field(w[59] & 0xFF, 8) / 2.0**kta_scale1
+    cp_kv = signed_field(w[59] >> 8, 8) / 2.0**kv_scale
 
     # Chess/interleaved conversion coefficients (0x2435): 6-bit /16, 5-bit /2, 5-bit /8.
-    il_chess_c = np.array([_signed(w[53] & 0x3F, 6) / 16, _signed((w[53] >> 6) & 0x1F, 5) / 2,
-                           _signed(w[53] >> 11, 5) / 8])
+    il_chess_c = np.array([signed_field(w[53] & 0x3F, 6) / 16, signed_field((w[53] >> 6) & 0x1F, 5) / 2,
+                           signed_field(w[53] >> 11, 5) / 8])
 
     pix = ee[64:].reshape(ROWS, COLS)
     # 11.1 restoring the offset: reference + row and column corrections + per-pixel remainder.
-    occ_row = _signed(_nibbles(ee[18:24]), 4)[:, None]
-    occ_col = _signed(_nibbles(ee[24:32]), 4)[None, :]
-    offset = (_signed(w[17], 16) + occ_row * 2 ** ((w[16] >> 8) & 0xF) + occ_col * 2 ** ((w[16] >> 4) & 0xF)
-              + _signed(pix >> 10, 6) * 2 ** (w[16] & 0xF))
+    occ_row = signed_field(_nibbles(ee[18:24]), 4)[:, None]
+    occ_col = signed_field(_nibbles(ee[24:32]), 4)[None, :]
+    offset = (signed_field(w[17], 16) + occ_row * 2 ** ((w[16] >> 8) & 0xF) + occ_col * 2 ** ((w[16] >> 4) & 0xF)
+              + signed_field(pix >> 10, 6) * 2 ** (w[16] & 0xF))
     # 11.1 restoring the sensitivity alpha(i, j).
-    acc_row = _signed(_nibbles(ee[34:40]), 4)[:, None]
-    acc_col = _signed(_nibbles(ee[40:48]), 4)[None, :]
+    acc_row = signed_field(_nibbles(ee[34:40]), 4)[:, None]
+    acc_col = signed_field(_nibbles(ee[40:48]), 4)[None, :]
     alpha = (w[33] + acc_row * 2 ** ((w[32] >> 8) & 0xF) + acc_col * 2 ** ((w[32] >> 4) & 0xF)
-             + _signed((pix >> 4) & 0x3F, 6) * 2 ** (w[32] & 0xF)) / 2.0 ** ((w[32] >> 12) + 30)
+             + signed_field((pix >> 4) & 0x3F, 6) * 2 ** (w[32] & 0xF)) / 2.0 ** ((w[32] >> 12) + 30)
     # 11.1 restoring Kta(i, j): KtaRC by row/column parity + per-pixel 3-bit remainder.
-    kta_rc = np.array([_signed(w[54] >> 8, 8), _signed(w[55] >> 8, 8), _signed(w[54] & 0xFF, 8),
-                       _signed(w[55] & 0xFF, 8)])
-    kta = (kta_rc[_SPLIT] + _signed((pix >> 1) & 0x7, 3) * 2**kta_scale2) / 2.0**kta_scale1
+    kta_rc = np.array([signed_field(w[54] >> 8, 8), signed_field(w[55] >> 8, 8), signed_field(w[54] & 0xFF, 8),
+                       signed_field(w[55] & 0xFF, 8)])
+    kta = (kta_rc[_SPLIT] + signed_field((pix >> 1) & 0x7, 3) * 2**kta_scale2) / 2.0**kta_scale1
     # 11.1 restoring Kv(i, j): one 4-bit value per row/column parity.
-    kv_t = _signed(np.array([w[52] >> 12, (w[52] >> 4) & 0xF, (w[52] >> 8) & 0xF, w[52] & 0xF]), 4)
+    kv_t = signed_field(np.array([w[52] >> 12, (w[52] >> 4) & 0xF, (w[52] >> 8) & 0xF, w[52] & 0xF]), 4)
     kv = kv_t[_SPLIT] / 2.0**kv_scale
 
     # Datasheet 11.2.2.8 compensates alpha with TGC * alpha_CP of the frame's subpage; Melexis' current
@@ -287,53 +294,78 @@ def _check_ranges(*, k_vdd: float, kt_ptat: float, v_ptat25: float, gain_ee: flo
     sensitivities no thermopile has."""
     if v_ptat25 <= 0:
         raise CalibrationError(f"EEPROM VPTAT25 is {v_ptat25:g}, must be positive (corrupt calibration word 0x2431)")
-    if k_vdd >= 0:
-        raise CalibrationError(f"EEPROM Kvdd is {k_vdd:g}, must be negative (corrupt calibration word 0x2433)")
-    if kt_ptat <= 0:
-        raise CalibrationError(f"EEPROM KtPTAT is {kt_ptat:g}, must be positive (corrupt calibration word 0x2432)")
-    if gain_ee <= 0:
-        raise CalibrationError(f"EEPROM GAIN is {gain_ee:g}, must be positive (corrupt calibration word 0x2430)")
+    check_slopes(k_vdd, kt_ptat, gain_ee, ("calibration word 0x2433", "calibration word 0x2432",
+                                           "calibration word 0x2430"))
     if not 0 < ct[2] <= ct[3]:
         raise CalibrationError(f"EEPROM corner temperatures CT3={ct[2]:g} C, CT4={ct[3]:g} C do not start above "
                                "0 C and increase (corrupt calibration word 0x243F)")
     if not (alpha_corr_r > 0).all():
         raise CalibrationError("EEPROM KsTo values give a non-positive range sensitivity (corrupt words 0x243D-F)")
-    valid = np.ones(PIXELS, dtype=bool)
-    valid[list(broken)] = False
-    low = np.flatnonzero(~(alpha_comp.reshape(-1) > 0) & valid)
-    if low.size:
-        raise CalibrationError(f"EEPROM gives {low.size} pixels a non-positive sensitivity (first: pixel "
-                               f"{int(low[0])}); corrupt calibration words 0x2420-0x242F or pixel words")
+    valid = check_sensitivities(alpha_comp.reshape(-1), broken, "calibration words 0x2420-0x242F or pixel words")
     high = np.flatnonzero((alpha_comp.reshape(-1) > MAX_ALPHA) & valid)
     if high.size:
         raise CalibrationError(f"EEPROM gives {high.size} pixels a sensitivity above {MAX_ALPHA:g} (first: pixel "
                                f"{int(high[0])}); corrupt scale or calibration words 0x2420-0x242F")
 
 
-def _words(frame: np.ndarray) -> np.ndarray:
-    """The frame as signed 16-bit words, after checking its length."""
+def check_slopes(k_vdd: float, kt_ptat: float, gain_ee: float, words: tuple[str, str, str]) -> None:
+    """CalibrationError unless Kvdd < 0, KtPTAT > 0 and GAIN_EE > 0 (both Melexis sensors' equations divide by
+    them); `words` names where each is stored, for the message."""
+    if k_vdd >= 0:
+        raise CalibrationError(f"EEPROM Kvdd is {k_vdd:g}, must be negative (corrupt {words[0]})")
+    if kt_ptat <= 0:
+        raise CalibrationError(f"EEPROM KtPTAT is {kt_ptat:g}, must be positive (corrupt {words[1]})")
+    if gain_ee <= 0:
+        raise CalibrationError(f"EEPROM GAIN is {gain_ee:g}, must be positive (corrupt {words[2]})")
+
+
+def check_sensitivities(alpha: np.ndarray, broken: tuple[int, ...], words: str) -> np.ndarray:
+    """CalibrationError when a pixel not marked broken has a sensitivity <= 0 (`words`: where alpha is
+    stored); else the mask of pixels that are not broken."""
+    valid = np.ones(alpha.size, dtype=bool)
+    valid[list(broken)] = False
+    low = np.flatnonzero(~(alpha > 0) & valid)
+    if low.size:
+        raise CalibrationError(f"EEPROM gives {low.size} pixels a non-positive sensitivity (first: pixel "
+                               f"{int(low[0])}); corrupt {words}")
+    return valid
+
+
+def signed_words(frame: np.ndarray, length: int, model: str) -> np.ndarray:
+    """A frame of `length` words as signed 16-bit words, after checking its length."""
     words = np.asarray(frame)
-    if words.shape != (FRAME_WORDS,):
-        raise InputError(f"MLX90640 frame has shape {words.shape}, expected {FRAME_WORDS} words")
+    if words.shape != (length,):
+        raise InputError(f"{model} frame has shape {words.shape}, expected {length} words")
     return words.astype(np.uint16, copy=False).view(np.int16)
 
 
+def supply_voltage(vdd_word: int, control: int, cal: SensorConstants) -> float:
+    """Supply voltage (V) from the VDDpix word (datasheet 11.2.2.2), restored from the ADC resolution in the
+    control word to the EEPROM's (11.2.2.1); the same equations on both Melexis sensors."""
+    correction = 2.0 ** (cal.resolution_ee - ((control >> RESOLUTION_SHIFT) & 0x3))
+    return (correction * vdd_word - cal.vdd25) / cal.k_vdd + 3.3
+
+
+def ambient_temperature(ptat: int, vbe: int, vdd: float, cal: SensorConstants, model: str) -> float:
+    """Sensor ambient temperature (C) from the Ta_PTAT and Ta_VBE words (datasheet 11.2.2.3):
+    V_PTAT_art = V_PTAT / (V_PTAT * alpha_PTAT + V_BE) * 2^18; SensorError when the words cancel out."""
+    denominator = ptat * cal.alpha_ptat + vbe
+    if denominator == 0:
+        raise SensorError(f"{model} frame has Ta_PTAT and Ta_VBE words that cancel out (corrupt frame)")
+    ptat_art = ptat / denominator * 2.0**18
+    return (ptat_art / (1 + cal.kv_ptat * (vdd - 3.3)) - cal.v_ptat25) / cal.kt_ptat + 25
+
+
+def _words(frame: np.ndarray) -> np.ndarray:
+    return signed_words(frame, FRAME_WORDS, "MLX90640")
+
+
 def _vdd(words: np.ndarray, cal: Calibration) -> float:
-    # 11.2.2.1 resolution restore: the EEPROM's resolution vs the one in control bits 11:10 at capture.
-    resolution_ram = (int(words[CONTROL]) >> RESOLUTION_SHIFT) & 0x3
-    correction = 2.0 ** (cal.resolution_ee - resolution_ram)
-    # 11.2.2.2 supply voltage.
-    return (correction * int(words[VDD_PIX]) - cal.vdd25) / cal.k_vdd + 3.3
+    return supply_voltage(int(words[VDD_PIX]), int(words[CONTROL]), cal)
 
 
 def _ta(words: np.ndarray, cal: Calibration, vdd: float) -> float:
-    # 11.2.2.3 ambient temperature: V_PTAT_art = V_PTAT / (V_PTAT * alpha_PTAT + V_BE) * 2^18.
-    ptat = int(words[TA_PTAT])
-    denominator = ptat * cal.alpha_ptat + int(words[TA_VBE])
-    if denominator == 0:
-        raise SensorError("MLX90640 frame has Ta_PTAT and Ta_VBE words that cancel out (corrupt frame)")
-    ptat_art = ptat / denominator * 2.0**18
-    return (ptat_art / (1 + cal.kv_ptat * (vdd - 3.3)) - cal.v_ptat25) / cal.kt_ptat + 25
+    return ambient_temperature(int(words[TA_PTAT]), int(words[TA_VBE]), vdd, cal, "MLX90640")
 
 
 def frame_vdd(frame: np.ndarray, cal: Calibration) -> float:

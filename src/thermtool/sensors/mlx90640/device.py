@@ -19,70 +19,62 @@ transaction.
 from __future__ import annotations
 
 import logging
-import re
-import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
-from ...buses.i2c import BusioI2C, LinuxI2C, bus_error_advice, bus_frequency, default_bus_path, is_nack, locked
-from ...clock import Clock, SystemClock
-from ...errors import EndOfStream, InputError, SensorError, SensorTimeoutError
+from ...buses.i2c import BusioI2C, bus_frequency
+from ...clock import Clock
+from ...errors import InputError
 from ...frame import Frame
-from ..base import Sensor, stop_requested
+from ..melexis import (
+    ADDRESS,
+    CONTROL_DIFFERS,
+    DEFAULT_CHUNK_WORDS,
+    FRAME_ERROR,
+    FRAME_ERROR_WORD,
+    RAM_START,
+    REFRESH_RATES,
+    REWRITTEN,
+    STATUS_CLEAR,
+    STATUS_NEW_DATA,
+    STATUS_REGISTER,
+    STATUS_SUBPAGE,
+    STUCK,
+    MelexisSensor,
+    aux_out_of_range,
+    configure_rate,
+    control_refresh_hz,
+    control_resolution,
+    gain_ratio,
+    stuck_run,
+)
+from ..registers import DEFAULT_RETRIES, bus_path
 from . import calibration
 from .calibration import Calibration, CalibrationError
 
-# Register map (datasheet "Memory map" and the Status / Control register 1 tables).
-ADDRESS = 0x33
-EEPROM_START = 0x2400
+# Register map beyond what both Melexis sensors share (datasheet "Memory map").
 EEPROM_WORDS = 832
-RAM_START = 0x0400
 RAM_WORDS = 832
 PIXELS = 768
 FRAME_WORDS = 834  # RAM words + control word + subpage number (MLX90640_GetFrameData layout)
-STATUS_REGISTER = 0x8000
-CONTROL_REGISTER = 0x800D
-
-STATUS_SUBPAGE = 0x0001  # last measured subpage (bits 2:0; the MLX90640 only uses bit 0)
-STATUS_NEW_DATA = 0x0008  # set by the device when a subpage is in RAM; the host clears it by writing 0
-STATUS_OVERWRITE = 0x0010  # enable RAM overwrite by the next measurement
-STATUS_START = 0x0020  # start of measurement (step mode)
-STATUS_CLEAR = STATUS_OVERWRITE | STATUS_START  # 0x0030, what Melexis' library writes to clear new-data
-
-REFRESH_SHIFT, REFRESH_MASK = 7, 0x0380  # control bits 9:7
-RESOLUTION_SHIFT, RESOLUTION_MASK = 10, 0x0C00  # control bits 11:10
 PATTERN_CHESS = 0x1000  # control bit 12: 1 = chess pattern, 0 = interleaved (TV) pattern
 
-#: Refresh rates (subpages per second) by control-register code 0..7.
-REFRESH_RATES: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
-#: ADC resolutions in bits by control-register code 0..3.
-RESOLUTIONS: tuple[int, ...] = (16, 17, 18, 19)
 PATTERNS: tuple[str, ...] = ("interleaved", "chess")
 
 # Positions in the 64 aux words that Melexis' ValidateAuxData checks for 0x7FFF (the words between hold
 # 0x7FFF on a healthy device, as the example frames show).
 _AUX_CHECKED = np.r_[0, 8:19, 20:23, 24:33, 40:51, 52:55, 56:64]
 _LINE_PARITY = np.arange(24) % 2
-FRAME_ERROR_WORD = 0x7FFF  # what a corrupted measurement leaves in RAM
 
-DEFAULT_CHUNK_WORDS = 128  # 256-byte reads: within every adapter's transfer limit, ~2% protocol overhead
-DEFAULT_RETRIES = 4
-_BACKOFF_S = 0.002  # first retry delay; doubles each time (2, 4, 8, 16 ms)
-_EARLY_WAKE = 0.8  # of a subpage period after the last arrival: when to start polling for the next
-EEPROM_READS = 4  # at most this many EEPROM reads to find two that agree word for word
 EEPROM_ADDRESS_WORD = 15  # 0x240F: bits 7:0 hold the device's I2C address (datasheet EEPROM map)
 DEVICE_ID_WORDS = slice(7, 10)  # 0x2407..0x2409: the device ID (serial number)
-# Plausibility of a subpage's aux words. The datasheet specifies a 3.3 V supply (3.0..3.6 V operating) and
-# -40..85 C ambient; the limits leave margin for the sensor's own heating and measurement spread, and an
-# all-0xFFFF read (Vdd -0.6 V, Ta 359 C) falls far outside them. GAIN tracks the EEPROM's GAIN_EE within a
-# few percent on every real dump we have (2,281 subpages of 4 units); +-25 % is allowed.
-VDD_RANGE = (2.8, 3.8)
+# Ambient temperatures a subpage may report: the datasheet's -40..85 C operating range with margin for the
+# sensor's own heating; an all-0xFFFF read (Ta 359 C) falls far outside. Vdd and GAIN limits: `melexis`
+# (GAIN tracks GAIN_EE within a few percent on every real dump we have: 2,281 subpages of 4 units).
 TA_RANGE = (-45.0, 125.0)
-GAIN_RATIO_RANGE = (0.75, 1.25)
-STUCK_RUN = 8  # this many consecutive pixel words of 0x0000 or 0xFFFF: a failed transfer, not a scene
 # A pair of subpages seen further apart than this many periods may have an even number of measurements
 # between them (with the sensor's oscillator up to 10 % fast, a third measurement completes after 1.7):
 # they are not treated as consecutive.
@@ -92,7 +84,6 @@ STALE_GAP_PERIODS = 1.5
 # periods after we saw our subpage, or 3 * 0.9 - 1 when the status already shows the other subpage again.
 OVERRUN_SAME_PERIODS = 0.75
 OVERRUN_OTHER_PERIODS = 1.6
-MAX_SLEEP_S = 0.2  # longest sleep between status polls: a stop request is seen within this
 BUS_WARNING_FRAMES = 4  # full frames after the first to measure the delivered rate over
 BUS_WARNING_SHORTFALL = 0.9  # warn when fewer than this share of the nominal full frames arrive
 #: Bus bits per subpage: 832 RAM words in 128-word chunks (15,242 clocks), the status and control reads and
@@ -103,25 +94,6 @@ log = logging.getLogger(__name__)
 
 
 # -- pure helpers: control word <-> settings, frame validation ---------------------------------------------
-def refresh_code(hz: float) -> int:
-    """The control-register code (0..7) for a refresh rate in Hz; InputError naming the valid rates."""
-    for code, rate in enumerate(REFRESH_RATES):
-        if abs(float(hz) - rate) < 1e-9:
-            return code
-    valid = ", ".join(f"{r:g}" for r in REFRESH_RATES)
-    raise InputError(f"MLX90640 refresh rate {hz:g} Hz is not one the sensor has; valid: {valid}")
-
-
-def control_refresh_hz(control: int) -> float:
-    """Subpage rate (Hz) set in a control word."""
-    return REFRESH_RATES[(control & REFRESH_MASK) >> REFRESH_SHIFT]
-
-
-def control_resolution(control: int) -> int:
-    """ADC resolution (bits) set in a control word."""
-    return RESOLUTIONS[(control & RESOLUTION_MASK) >> RESOLUTION_SHIFT]
-
-
 def control_pattern(control: int) -> str:
     """Reading pattern ("chess" or "interleaved") set in a control word."""
     return "chess" if control & PATTERN_CHESS else "interleaved"
@@ -130,22 +102,11 @@ def control_pattern(control: int) -> str:
 def configure_control(control: int, refresh_hz: float | None = None, resolution: int | None = None,
                       pattern: str | None = None) -> int:
     """`control` with only the asked-for fields replaced (refresh bits 9:7, resolution 11:10, pattern 12)."""
-    if refresh_hz is not None:
-        control = (control & ~REFRESH_MASK) | (refresh_code(refresh_hz) << REFRESH_SHIFT)
-    if resolution is not None:
-        control = (control & ~RESOLUTION_MASK) | (RESOLUTIONS.index(check_resolution(resolution))
-                                                  << RESOLUTION_SHIFT)
+    control = configure_rate(control, refresh_hz, resolution)
     if pattern is not None:
         chess = check_pattern(pattern) == "chess"
         control = (control | PATTERN_CHESS) if chess else (control & ~PATTERN_CHESS)
     return control & 0xFFFF
-
-
-def check_resolution(bits: int) -> int:
-    """`bits` if the ADC supports it (16..19), else InputError."""
-    if bits not in RESOLUTIONS:
-        raise InputError(f"MLX90640 ADC resolution {bits} is not supported; valid: 16, 17, 18, 19 (bits)")
-    return int(bits)
 
 
 def check_pattern(pattern: str) -> str:
@@ -169,16 +130,6 @@ def has_frame_data_error(frame: np.ndarray) -> bool:
     return bool(np.any(frame[PIXELS + _AUX_CHECKED] == FRAME_ERROR_WORD))
 
 
-def stuck_run(pixels: np.ndarray) -> bool:
-    """True when the pixel words hold a run of `STUCK_RUN` equal 0x0000 or 0xFFFF words (a dead data line)."""
-    for value in (0x0000, 0xFFFF):
-        hits = np.concatenate(([0], (pixels == value).astype(np.int8), [0]))
-        edges = np.flatnonzero(np.diff(hits))
-        if edges.size and (edges[1::2] - edges[::2]).max() >= STUCK_RUN:
-            return True
-    return False
-
-
 def implausible(frame: np.ndarray, cal: Calibration) -> str | None:
     """Why an 834-word subpage cannot be a real measurement (a short reason), or None when it is plausible.
 
@@ -186,21 +137,13 @@ def implausible(frame: np.ndarray, cal: Calibration) -> str | None:
     words the equations use: GAIN against GAIN_EE (resolution-corrected), Vdd and Ta in range.
     """
     if has_frame_data_error(frame):
-        return "0x7FFF frame-data error"
+        return FRAME_ERROR
     if stuck_run(frame[:PIXELS]):
-        return "0x0000/0xFFFF run in the pixels"
-    gain = int(np.int16(frame[calibration.GAIN]))
-    resolution_shift = calibration.RESOLUTION_SHIFT
-    correction = 2.0 ** (cal.resolution_ee - ((int(frame[832]) >> resolution_shift) & 0x3))
-    if gain <= 0 or not GAIN_RATIO_RANGE[0] <= cal.gain_ee / (gain * correction) <= GAIN_RATIO_RANGE[1]:
-        return "GAIN word out of range"
-    vdd = calibration.frame_vdd(frame, cal)
-    if not VDD_RANGE[0] <= vdd <= VDD_RANGE[1]:
-        return "Vdd out of range"
+        return STUCK
+    ratio = gain_ratio(int(np.int16(frame[calibration.GAIN])), cal.gain_ee, cal.resolution_ee, int(frame[832]))
     denominator = int(np.int16(frame[calibration.TA_PTAT])) * cal.alpha_ptat + int(np.int16(frame[calibration.TA_VBE]))
-    if denominator == 0 or not TA_RANGE[0] <= calibration.frame_ta(frame, cal) <= TA_RANGE[1]:
-        return "Ta out of range"
-    return None
+    ta = calibration.frame_ta(frame, cal) if denominator else None
+    return aux_out_of_range(ratio, calibration.frame_vdd(frame, cal), ta, TA_RANGE)
 
 
 def check_identity(eeprom: np.ndarray, address: int) -> str | None:
@@ -249,33 +192,8 @@ def timeout_message(where: str, wait: float, refresh_hz: float, status: int | No
             f"arrived was unusable ({', '.join(parts)}); {advice}")
 
 
-def bus_number(name: str) -> int:
-    """The N of /dev/i2c-N (for the `i2cdetect -y N` hint); 1, the Raspberry Pi's header bus, otherwise."""
-    found = re.search(r"i2c-(\d+)$", name)
-    return int(found.group(1)) if found else 1
-
-
-def parse_address(address: int | str) -> int:
-    """A 7-bit I2C address from an int or a string such as "0x33"; InputError otherwise."""
-    try:
-        value = int(address, 0) if isinstance(address, str) else int(address)
-    except ValueError:
-        raise InputError(f"bad I2C address {address!r}; use a number such as 0x33") from None
-    if not 0x03 <= value <= 0x77:
-        raise InputError(f"I2C address 0x{value:02x} is outside the 7-bit range 0x03..0x77")
-    return value
-
-
-def bus_path(target: str | None) -> str:
-    """The i2c-dev path a spec target names: None -> the board's header bus (/dev/i2c-1 on a Pi, the SoC's on
-    a Jetson), "3" -> /dev/i2c-3, a path as is."""
-    if not target:
-        return default_bus_path()
-    return f"/dev/i2c-{target}" if target.isdigit() else target
-
-
 # -- the sensor --------------------------------------------------------------------------------------------
-class MLX90640Sensor(Sensor):
+class MLX90640Sensor(MelexisSensor):
     """A Melexis MLX90640 (32x24) on an I2C bus: full frames of both subpages, or every subpage.
 
     `i2c` is any object with busio.I2C's methods; without it `bus` (an i2c-dev path) is opened through
@@ -286,79 +204,40 @@ class MLX90640Sensor(Sensor):
     """
 
     kind = "mlx90640"
+    model = "MLX90640"
+    eeprom_words = EEPROM_WORDS
 
     def __init__(self, i2c: BusioI2C | None = None, *, bus: str | None = None, address: int | str = ADDRESS,
                  refresh_hz: float | None = None, resolution: int | None = None, pattern: str | None = None,
                  emissivity: float = 0.95, reflected_temp: float | None = None, per_subpage: bool = False,
                  clock: Clock | None = None, timeout: float | None = None,
                  chunk_words: int = DEFAULT_CHUNK_WORDS, retries: int = DEFAULT_RETRIES) -> None:
-        super().__init__()
-        self._given_bus = i2c
-        self.bus_name = bus or (bus_path(None) if i2c is None else str(getattr(i2c, "path", type(i2c).__name__)))
-        self.address = parse_address(address)
-        self.refresh_hz = None if refresh_hz is None else REFRESH_RATES[refresh_code(refresh_hz)]
-        self.resolution = None if resolution is None else check_resolution(resolution)
+        if not 1 <= int(chunk_words) <= RAM_WORDS:
+            raise InputError(f"chunk_words must be 1..{RAM_WORDS}, got {chunk_words}")
+        super().__init__(i2c, bus=bus, address=address, refresh_hz=refresh_hz, resolution=resolution, clock=clock,
+                         timeout=timeout, chunk_words=chunk_words, retries=retries)
         self.pattern = None if pattern is None else check_pattern(pattern)
         self.emissivity = calibration.check_emissivity(emissivity)
         self.reflected_temp = None if reflected_temp is None else float(reflected_temp)
         self.per_subpage = bool(per_subpage)
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        if timeout is not None and not timeout > 0:
-            raise InputError(f"timeout must be above 0 seconds, got {timeout}")
-        self.timeout = timeout
-        if not 1 <= int(chunk_words) <= RAM_WORDS:
-            raise InputError(f"chunk_words must be 1..{RAM_WORDS}, got {chunk_words}")
-        self.chunk_words = int(chunk_words)
-        self.retries = max(0, int(retries))
-        #: Added to every frame's meta (the simulated camera marks its frames here).
-        self.extra_meta: dict[str, Any] = {}
-        self._bus: BusioI2C | None = None
-        self._reading = threading.Lock()
-        self._reset_session()
-
-    # -- identification --------------------------------------------------------------------------------
-    @property
-    def where(self) -> str:
-        """The prefix of every error message, such as "MLX90640 at 0x33 on /dev/i2c-1"."""
-        return f"MLX90640 at 0x{self.address:02x} on {self.bus_name}"
 
     def _reset_session(self) -> None:
+        super()._reset_session()
         self.calibration: Calibration | None = None
-        self.control = 0
         self._image = np.full((24, 32), np.nan)
         self._run: list[int] = []  # subpages decoded in the current run of consecutive subpages
         self._run_at = 0.0  # when the last of them was announced by the status register
         self._pattern_bit: int | None = None
-        self._arrival: float | None = None
-        self._status_at = 0.0
-        self._deadline: float | None = None  # of the read() in progress
-        self._wait = 0.0
-        self._stats: Counter[str] = Counter()  # what the current read() saw, for its timeout message
         self._ta = self._vdd = float("nan")
-        self._wall_start = datetime.now(timezone.utc)
-        self._clock_start = self.clock.monotonic()
         self._full_frames = 0
         self._first_frame_at = 0.0
         self._bus_check: float | None = None  # the bus clock (Hz) while a bus-speed warning may be due
         self.bus_warning: str | None = None
         self.subpages_read = 0
-        self.corrupt_subpages = 0
-        self.dropped: Counter[str] = Counter()
         self.repeated_subpages = 0
         self.gaps = 0
-        self.nack_retries = 0
-        self.eeprom_reads = 0
 
     # -- Sensor hooks ----------------------------------------------------------------------------------
-    def _open(self) -> None:
-        self._reset_session()
-        self._bus = self._given_bus if self._given_bus is not None else LinuxI2C(self.bus_name)
-        try:
-            self._start()
-        except BaseException:
-            self._release()
-            raise
-
     def _start(self) -> None:
         eeprom = self._read_eeprom()
         advice = ("check the wiring and pull-ups and read the EEPROM at 400 kHz or less (a Pi: "
@@ -370,79 +249,21 @@ class MLX90640Sensor(Sensor):
         wrong = check_identity(eeprom, self.address)
         if wrong is not None:
             raise CalibrationError(f"{self.where}: EEPROM rejected: {wrong}; {advice}")
-        control = self._read_stable(CONTROL_REGISTER)
-        wanted = configure_control(control, self.refresh_hz, self.resolution, self.pattern)
-        if wanted != control:
-            self.write_word(CONTROL_REGISTER, wanted)
-            control = self._read_stable(CONTROL_REGISTER)
-            if control != wanted:
-                raise SensorError(f"{self.where}: control register reads 0x{control:04x} after writing "
-                                  f"0x{wanted:04x}; check the wiring and power")
-        self.control = control
+        control = self._set_control(lambda c: configure_control(c, self.refresh_hz, self.resolution, self.pattern))
         frequency = bus_frequency(self._bus)
         if frequency and control_refresh_hz(control) > bus_carries_hz(frequency):
             self._bus_check = frequency
-        # Clear a stale new-data flag so the first frame is measured after open (Melexis' SynchFrame).
-        self.write_word(STATUS_REGISTER, STATUS_CLEAR)
-        self._wall_start = datetime.now(timezone.utc)
-        self._clock_start = self.clock.monotonic()
+        self._begin_session()
 
-    def _read_eeprom(self) -> np.ndarray:
-        """The 832 EEPROM words, read until two reads agree word for word (a bit error never repeats)."""
-        reads: list[np.ndarray] = []
-        for _ in range(EEPROM_READS):
-            words = self.read_words(EEPROM_START, EEPROM_WORDS)
-            self.eeprom_reads += 1
-            if any(np.array_equal(words, earlier) for earlier in reads):
-                return words
-            reads.append(words)
-        differ = np.flatnonzero(reads[0] != reads[1])
-        raise SensorError(f"{self.where}: the EEPROM read differently {EEPROM_READS} times (first at "
-                          f"0x{EEPROM_START + int(differ[0]):04x}): the bus corrupts data; read it at 400 kHz or "
-                          "less (a Pi: dtparam=i2c_arm_baudrate=400000) and check the wiring and pull-ups")
+    def _next(self) -> Frame | None:
+        order = self._next_frame()
+        return self._frame(order) if order is not None else None
 
-    def _read_stable(self, register: int) -> int:
-        """A register read until two reads in a row agree (at most EEPROM_READS reads)."""
-        value = self.read_word(register)
-        for _ in range(EEPROM_READS - 1):
-            again = self.read_word(register)
-            if again == value:
-                return value
-            value = again
-        raise SensorError(f"{self.where}: register 0x{register:04x} reads differently every time; check the "
-                          "wiring and pull-ups and lower the bus speed")
+    def _abandon(self) -> None:
+        self._break_run()  # a failure mid-frame: the pending half never meets a later one
 
-    def _close(self) -> None:
-        self._release()
-
-    def _release(self) -> None:
-        if self._given_bus is None and isinstance(self._bus, LinuxI2C):
-            self._bus.close()
-        self._bus = None
-
-    def _read(self, timeout: float | None) -> Frame:
-        wait = timeout if timeout is not None else self.timeout
-        wait = wait if wait is not None else self._default_timeout()
-        with self._reading:
-            self._wait, self._deadline = wait, self.clock.monotonic() + wait
-            self._stats = Counter()
-            try:
-                while True:
-                    order = self._next_frame()
-                    if order is not None:
-                        return self._frame(order)
-                    self._check_deadline()
-            except BaseException:
-                self._break_run()  # a failure mid-frame: the pending half never meets a later one
-                raise
-            finally:
-                self._deadline = None
-
-    def _check_deadline(self, status: int | None = None) -> None:
-        """SensorTimeoutError, saying what this read saw, once the read's deadline has passed."""
-        if self._deadline is not None and self.clock.monotonic() >= self._deadline:
-            raise SensorTimeoutError(timeout_message(self.where, self._wait, control_refresh_hz(self.control),
-                                                     status, self._stats))
+    def _timeout_message(self, status: int | None) -> str:
+        return timeout_message(self.where, self._wait, control_refresh_hz(self.control), status, self._stats)
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -450,9 +271,10 @@ class MLX90640Sensor(Sensor):
             "address": f"0x{self.address:02x}", "emissivity": self.emissivity,
             "reflected_temp": self.reflected_temp if self.reflected_temp is not None else "Ta - 8",
             "per_subpage": self.per_subpage, "subpages_read": self.subpages_read,
-            "corrupt_subpages_dropped": self.corrupt_subpages, "dropped_subpages": dict(self.dropped),
+            "corrupt_subpages_dropped": sum(self.dropped.values()), "dropped_subpages": dict(self.dropped),
             "repeated_subpages_skipped": self.repeated_subpages, "gaps": self.gaps,
-            "nack_retries": self.nack_retries, "eeprom_reads": self.eeprom_reads,
+            "nack_retries": self.nack_retries,
+            "eeprom_reads": self.eeprom_reads,
         }
         if self.bus_warning:
             info["bus_warning"] = self.bus_warning
@@ -512,29 +334,27 @@ class MLX90640Sensor(Sensor):
     def _next_subpage(self) -> np.ndarray | None:
         """Wait for new data and read it as an 834-word frame; None (counted) when it fails a check."""
         status = self._wait_for_data()
-        self.write_word(STATUS_REGISTER, STATUS_CLEAR)
+        self._io().write_word(STATUS_REGISTER, STATUS_CLEAR)
         frame = np.empty(FRAME_WORDS, dtype=np.uint16)
         # Aux words (Ta, Vdd, gain, compensation pixels) first: the next measurement rewrites them and the
         # other subpage's pixels, so this order keeps them matched with our pixels even if the read runs long.
-        frame[PIXELS:RAM_WORDS] = self.read_words(RAM_START + PIXELS, RAM_WORDS - PIXELS)
-        frame[:PIXELS] = self.read_words(RAM_START, PIXELS)
+        frame[PIXELS:RAM_WORDS] = self._io().read_words(RAM_START + PIXELS, RAM_WORDS - PIXELS)
+        frame[:PIXELS] = self._io().read_words(RAM_START, PIXELS)
         control = self._read_control()
         frame[832] = control or 0
         frame[833] = status & STATUS_SUBPAGE
-        after = self.read_word(STATUS_REGISTER)
+        after = self._io().read_word(STATUS_REGISTER)
         self.subpages_read += 1
         self._stats["arrived"] += 1
-        reason = None if control is not None else "control word read back differently"
+        reason = None if control is not None else CONTROL_DIFFERS
         if reason is None and self._overrun(after, int(frame[833])):
-            reason = "rewritten while being read"
+            reason = REWRITTEN
         if reason is None:
             assert self.calibration is not None
             reason = implausible(frame, self.calibration)
         if reason is None:
             return frame
-        self.corrupt_subpages += 1
-        self.dropped[reason] += 1
-        self._stats[reason] += 1
+        self._drop(reason)
         return None
 
     def _overrun(self, after: int, subpage: int) -> bool:
@@ -547,52 +367,6 @@ class MLX90640Sensor(Sensor):
         elapsed = (self.clock.monotonic() - self._status_at) * control_refresh_hz(self.control)
         limit = OVERRUN_SAME_PERIODS if after & STATUS_SUBPAGE == subpage else OVERRUN_OTHER_PERIODS
         return elapsed > limit
-
-    def _read_control(self) -> int | None:
-        """The control register, read again when it differs from the one in force; None if the two disagree.
-
-        A changed value read twice is a real change (another program reconfigured the sensor) and is used.
-        """
-        control = self.read_word(CONTROL_REGISTER)
-        if control != self.control:
-            if self.read_word(CONTROL_REGISTER) != control:
-                return None
-            self.control = control
-        return control
-
-    def _wait_for_data(self) -> int:
-        """Poll the status register until its new-data bit is set; SensorTimeoutError at the deadline."""
-        deadline = self._deadline if self._deadline is not None else self.clock.monotonic()
-        busy_at: float | None = None  # when the status last said "no new data"
-        while True:
-            status = self.read_word(STATUS_REGISTER)
-            now = self.clock.monotonic()
-            if status & STATUS_NEW_DATA:
-                # Seen arriving between two close polls: remember when. Otherwise its arrival time is unknown.
-                close = busy_at is not None and now - busy_at <= 2 * self._poll_step()
-                self._arrival = now if close else None
-                self._status_at = now
-                self._stats["announced"] += 1
-                return status
-            busy_at = now
-            self._check_deadline(status)
-            if stop_requested():
-                raise EndOfStream(f"{self.where}: read stopped on request")
-            self.clock.sleep(min(self._poll_delay(now), deadline - now, MAX_SLEEP_S))
-
-    def _poll_step(self) -> float:
-        """Status polling interval near a subpage's arrival: 1/32 of a subpage period, at least 0.5 ms."""
-        return max(1.0 / (32.0 * control_refresh_hz(self.control)), 0.0005)
-
-    def _poll_delay(self, now: float) -> float:
-        """Sleep most of a subpage period after the last arrival, then poll every `_poll_step`.
-
-        Waking at 80% of the nominal period leaves room for a sensor whose oscillator runs fast.
-        """
-        step = self._poll_step()
-        if self._arrival is None:
-            return step
-        return max(self._arrival + _EARLY_WAKE / control_refresh_hz(self.control) - now, step)
 
     def _decode(self, frame: np.ndarray) -> None:
         """Decode one subpage into the image buffer (the other subpage's pixels are kept)."""
@@ -638,53 +412,6 @@ class MLX90640Sensor(Sensor):
                             f"carries ({carries:g} Hz); delivering {delivered:.2g} full frames/s instead of "
                             f"{refresh / 2:g}; set --refresh-hz {carries:g} or raise the bus clock")
         log.warning("%s", self.bus_warning)
-
-    # -- register access with retries ------------------------------------------------------------------
-    def read_words(self, register: int, count: int) -> np.ndarray:
-        """`count` words from `register` on, read in chunks of `chunk_words` (auto-increment addressing)."""
-        raw = bytearray(2 * count)
-        for first in range(0, count, self.chunk_words):
-            n = min(self.chunk_words, count - first)
-            start = register + first
-            out = bytes(((start >> 8) & 0xFF, start & 0xFF))
-            self._transfer(f"read of {n} words at 0x{start:04x}",
-                           lambda bus, out=out, a=2 * first, b=2 * (first + n):
-                           bus.writeto_then_readfrom(self.address, out, raw, in_start=a, in_end=b))
-        return np.frombuffer(bytes(raw), dtype=">u2").astype(np.uint16)
-
-    def read_word(self, register: int) -> int:
-        """One 16-bit register."""
-        return int(self.read_words(register, 1)[0])
-
-    def write_word(self, register: int, value: int) -> None:
-        """Write one 16-bit register (address and data big-endian)."""
-        data = bytes(((register >> 8) & 0xFF, register & 0xFF, (value >> 8) & 0xFF, value & 0xFF))
-        self._transfer(f"write of 0x{value:04x} to 0x{register:04x}", lambda bus: bus.writeto(self.address, data))
-
-    def _transfer(self, what: str, action: Any) -> None:
-        """Run one bus transaction; NACK / remote I/O errors are retried with backoff, then a SensorError.
-
-        The read's deadline is checked before every attempt, so no read outlives it by more than one transaction.
-        """
-        if self._bus is None:
-            raise SensorError(f"{self.where}: the sensor is not open")
-        for attempt in range(self.retries + 1):
-            self._check_deadline()
-            try:
-                with locked(self._bus) as bus:
-                    action(bus)
-                return
-            except OSError as exc:
-                if not is_nack(exc):
-                    raise SensorError(f"{self.where}: {what} failed: {bus_error_advice(exc)}") from exc
-                if attempt == self.retries:
-                    raise SensorError(
-                        f"{self.where}: no acknowledge on {what} after {attempt + 1} tries ({exc}); check the "
-                        f"wiring (SDA, SCL, 3.3 V, GND), that `i2cdetect -y {bus_number(self.bus_name)}` "
-                        f"shows {self.address:02x}, and lower the Pi's i2c_arm_baudrate if it is above "
-                        "400000") from exc
-                self.nack_retries += 1
-                self.clock.sleep(_BACKOFF_S * 2**attempt)
 
 
 def _row_col(pixel: int) -> list[int]:

@@ -12,12 +12,22 @@ do not (the datasheet's equations take the values themselves).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
-from ...errors import InputError, SensorError
-from ..mlx90640.calibration import check_emissivity, reflected_term
+from ...errors import SensorError
+from ..mlx90640.calibration import (
+    CalibrationError,
+    SensorConstants,
+    ambient_temperature,
+    check_emissivity,
+    check_sensitivities,
+    check_slopes,
+    reflected_term,
+    signed_field,
+    signed_words,
+    supply_voltage,
+)
 from . import hamming
 
 ROWS, COLS = 12, 16
@@ -33,11 +43,9 @@ DEVICE_SELECT_WORD, DEVICE_SELECT_BIT = 10, 0x0040  # 0x240A bit 6: set on an ML
 MAX_BROKEN_PIXELS = 1  # the library's ExtractDeviatingPixels flags more than one as an error
 BASIC_RANGE = 2  # 0..80 C: the range whose KsTo the first estimate uses (datasheet 11.2.2.9)
 SELF_HEATING_C = 5.0  # the datasheet's default reflected temperature is Ta - 5 for the MLX90641
-_Int = TypeVar("_Int", int, np.ndarray)
 
 
-class CalibrationError(SensorError):
-    """The EEPROM does not hold a usable MLX90641 calibration (blank, bad Hamming code, out of range)."""
+
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -47,20 +55,10 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class Calibration:
+class Calibration(SensorConstants):
     """The parameters of MLX90641_ExtractParameters as floats, plus frame-independent terms. Read-only."""
 
-    k_vdd: float
-    vdd25: float
-    kv_ptat: float
-    kt_ptat: float
-    v_ptat25: float
-    alpha_ptat: float
-    gain_ee: float
-    tgc: float
-    ks_ta: float
     emissivity_ee: float
-    resolution_ee: int
     ks_to: np.ndarray  # (8,)
     ct: np.ndarray  # (8,) corner temperatures, C
     alpha_corr_r: np.ndarray  # (8,) sensitivity correction at the start of each range
@@ -77,12 +75,6 @@ class Calibration:
     eeprom: np.ndarray  # the 832 words as read (with their check bits)
     offset_terms: np.ndarray  # (2, 192, 4): offset, offset*Kta, offset*Kv, offset*Kta*Kv per subpage
     alpha_comp: np.ndarray  # (192,) alpha - TGC * alpha_CP (datasheet 11.2.2.8)
-
-
-def _signed(value: _Int, bits: int) -> _Int:
-    """Two's complement of a `bits`-wide field (int or integer array)."""
-    half = 1 << (bits - 1)
-    return ((value + half) & ((1 << bits) - 1)) - half
 
 
 def decode_words(eeprom: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -112,7 +104,7 @@ def decode_words(eeprom: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
 def _ksto_and_corners(w: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """KsTo of the 8 ranges and their corner temperatures (datasheet 11.1, KsTo / CT)."""
     scale = 2.0 ** w[52]
-    ks_to = np.array([_signed(w[i], 11) for i in (53, 54, 55, 56, 57, 59, 61, 63)]) / scale
+    ks_to = np.array([signed_field(w[i], 11) for i in (53, 54, 55, 56, 57, 59, 61, 63)]) / scale
     ct = np.array([-40.0, -20.0, 0.0, 80.0, 120.0, w[58], w[60], w[62]])
     return ks_to, ct
 
@@ -139,39 +131,39 @@ def extract_parameters(eeprom: np.ndarray) -> Calibration:
     if not w[DEVICE_SELECT_WORD] & DEVICE_SELECT_BIT:
         raise CalibrationError("EEPROM word 0x240A lacks the MLX90641 device bit (is this an MLX90640?)")
     # 11.1 VDD: Kvdd and Vdd25, 11-bit signed, times 32.
-    k_vdd = _signed(w[39], 11) * 32
-    vdd25 = _signed(w[38], 11) * 32
+    k_vdd = signed_field(w[39], 11) * 32
+    vdd25 = signed_field(w[38], 11) * 32
     # 11.1 Ta: KvPTAT / 2^12, KtPTAT / 2^3, VPTAT25 (two words), alphaPTAT / 2^7 (the library's scale; the
     # address map's 2^11 would give alphaPTAT ~0.6, far from the ~9 the worked example uses).
-    kv_ptat = _signed(w[43], 11) / 4096
-    kt_ptat = _signed(w[42], 11) / 8
+    kv_ptat = signed_field(w[43], 11) / 4096
+    kt_ptat = signed_field(w[42], 11) / 8
     v_ptat25 = 32 * w[40] + w[41]
     alpha_ptat = w[44] / 128
-    gain_ee = _signed(32 * w[36] + w[37], 16)
-    tgc = _signed(w[51] & 0x01FF, 9) / 64
+    gain_ee = signed_field(32 * w[36] + w[37], 16)
+    tgc = signed_field(w[51] & 0x01FF, 9) / 64
     resolution_ee = (w[51] & 0x0600) >> 9
-    ks_ta = _signed(w[34], 11) / 32768
-    emissivity_ee = _signed(w[35], 11) / 512
+    ks_ta = signed_field(w[34], 11) / 32768
+    emissivity_ee = signed_field(w[35], 11) / 512
     ks_to, ct = _ksto_and_corners(w)
     # 11.1 compensation pixel: alpha / 2^scale, offset (two words), Kta and Kv as 6-bit values with a
     # 5-bit scale. The library masks Kta/Kv with 0x1F (5 bits) and so never sees their sign; the datasheet
     # gives 6 bits, which we follow.
-    cp_alpha = _signed(w[45], 11) / 2.0 ** w[46]
-    cp_offset = _signed(32 * w[47] + w[48], 16)
-    cp_kta = _signed(w[49] & 0x3F, 6) / 2.0 ** (w[49] >> 6)
-    cp_kv = _signed(w[50] & 0x3F, 6) / 2.0 ** (w[50] >> 6)
+    cp_alpha = signed_field(w[45], 11) / 2.0 ** w[46]
+    cp_offset = signed_field(32 * w[47] + w[48], 16)
+    cp_kta = signed_field(w[49] & 0x3F, 6) / 2.0 ** (w[49] >> 6)
+    cp_kv = signed_field(w[50] & 0x3F, 6) / 2.0 ** (w[50] >> 6)
 
     pix = data[64:].reshape(4, PIXELS)  # offset SP0, alpha, Kta|Kv, offset SP1
     # 11.1 offsets: average + per-pixel 11-bit value * 2^scale, one table per subpage.
-    offset_ref = _signed(32 * w[17] + w[18], 16)
-    offset = np.stack([_signed(pix[0], 11), _signed(pix[3], 11)]) * 2 ** (w[16] >> 5) + offset_ref
+    offset_ref = signed_field(32 * w[17] + w[18], 16)
+    offset = np.stack([signed_field(pix[0], 11), signed_field(pix[3], 11)]) * 2 ** (w[16] >> 5) + offset_ref
     # 11.1 sensitivity: a reference per 32 pixels (two rows) = row max / 2^(scale + 20), times alpha / 2047.
     scales = np.array([(w[25 + i // 2] >> 5) if i % 2 == 0 else (w[25 + i // 2] & 0x1F) for i in range(6)]) + 20
     row_ref = np.array(w[28:34]) / 2.0**scales / 2047
     alpha = pix[1] * np.repeat(row_ref, 32)
     # 11.1 Kta (bits 10:5, 6-bit) and Kv (bits 4:0, 5-bit): (value * 2^scale2 + average) / 2^scale1.
-    kta = (_signed(pix[2] >> 5, 6) * 2.0 ** (w[22] & 0x1F) + _signed(w[21], 11)) / 2.0 ** (w[22] >> 5)
-    kv = (_signed(pix[2] & 0x1F, 5) * 2.0 ** (w[24] & 0x1F) + _signed(w[23], 11)) / 2.0 ** (w[24] >> 5)
+    kta = (signed_field(pix[2] >> 5, 6) * 2.0 ** (w[22] & 0x1F) + signed_field(w[21], 11)) / 2.0 ** (w[22] >> 5)
+    kv = (signed_field(pix[2] & 0x1F, 5) * 2.0 ** (w[24] & 0x1F) + signed_field(w[23], 11)) / 2.0 ** (w[24] >> 5)
     # The library folds TGC * alpha_CP into alpha before it has read alpha_CP (so with 0); the datasheet
     # (11.2.2.8) subtracts the real alpha_CP, which we follow.
     alpha_comp = alpha - tgc * cp_alpha
@@ -197,49 +189,30 @@ def _check_ranges(*, k_vdd: float, kt_ptat: float, gain_ee: float, ct: np.ndarra
     if len(broken) > MAX_BROKEN_PIXELS:
         raise CalibrationError(f"EEPROM marks {len(broken)} broken pixels (at most {MAX_BROKEN_PIXELS} allowed); "
                                "damaged sensor or bad read")
-    if k_vdd >= 0:
-        raise CalibrationError(f"EEPROM Kvdd is {k_vdd:g}, must be negative (corrupt word 0x2427)")
-    if kt_ptat <= 0:
-        raise CalibrationError(f"EEPROM KtPTAT is {kt_ptat:g}, must be positive (corrupt word 0x242A)")
-    if gain_ee <= 0:
-        raise CalibrationError(f"EEPROM GAIN is {gain_ee:g}, must be positive (corrupt words 0x2424-5)")
+    check_slopes(k_vdd, kt_ptat, gain_ee, ("word 0x2427", "word 0x242A", "words 0x2424-5"))
     if not np.all(np.diff(ct) > 0):
         raise CalibrationError(f"EEPROM corner temperatures {ct[5:].tolist()} do not rise above 120 C "
                                "(corrupt words 0x243A-E)")
     if not (alpha_corr_r > 0).all():
         raise CalibrationError("EEPROM KsTo values give a non-positive range sensitivity (corrupt words 0x2434-F)")
-    valid = np.ones(PIXELS, dtype=bool)
-    valid[list(broken)] = False
-    low = np.flatnonzero(~(alpha_comp > 0) & valid)
-    if low.size:
-        raise CalibrationError(f"EEPROM gives {low.size} pixels a non-positive sensitivity (first: pixel "
-                               f"{int(low[0])}); corrupt words 0x2419-0x2421 or 0x2500-0x25BF")
+    check_sensitivities(alpha_comp, broken, "words 0x2419-0x2421 or 0x2500-0x25BF")
 
 
 def words(frame: np.ndarray) -> np.ndarray:
     """The 242-word frame as signed 16-bit words, after checking its length."""
-    array = np.asarray(frame)
-    if array.shape != (FRAME_WORDS,):
-        raise InputError(f"MLX90641 frame has shape {array.shape}, expected {FRAME_WORDS} words")
-    return array.astype(np.uint16, copy=False).view(np.int16)
+    return signed_words(frame, FRAME_WORDS, "MLX90641")
 
 
 def frame_vdd(frame: np.ndarray, cal: Calibration) -> float:
     """Supply voltage (V) at capture (datasheet 11.2.2.2), corrected for the ADC resolution (11.2.2.1)."""
     w = words(frame)
-    resolution_ram = (int(w[CONTROL]) >> RESOLUTION_SHIFT) & 0x3
-    return (2.0 ** (cal.resolution_ee - resolution_ram) * int(w[VDD_PIX]) - cal.vdd25) / cal.k_vdd + 3.3
+    return supply_voltage(int(w[VDD_PIX]), int(w[CONTROL]), cal)
 
 
 def frame_ta(frame: np.ndarray, cal: Calibration) -> float:
     """Sensor ambient temperature (C) at capture (datasheet 11.2.2.3)."""
     w = words(frame)
-    ptat = int(w[TA_PTAT])
-    denominator = ptat * cal.alpha_ptat + int(w[TA_VBE])
-    if denominator == 0:
-        raise SensorError("MLX90641 frame has Ta_PTAT and Ta_VBE words that cancel out (corrupt frame)")
-    ptat_art = ptat / denominator * 2.0**18
-    return (ptat_art / (1 + cal.kv_ptat * (frame_vdd(frame, cal) - 3.3)) - cal.v_ptat25) / cal.kt_ptat + 25
+    return ambient_temperature(int(w[TA_PTAT]), int(w[TA_VBE]), frame_vdd(frame, cal), cal, "MLX90641")
 
 
 def frame_gain(frame: np.ndarray, cal: Calibration) -> float:

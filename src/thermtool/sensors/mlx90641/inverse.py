@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InputError
+from ..mlx90640 import inverse as shared
 from .calibration import (
     CONTROL,
     CP,
     FRAME_WORDS,
     GAIN,
-    KELVIN,
     PIXELS,
     RESOLUTION_SHIFT,
     ROWS,
@@ -26,7 +25,6 @@ from .calibration import (
     VDD_PIX,
     Calibration,
     calculate_to,
-    check_emissivity,
     cp_compensated,
     first_estimate,
     frame_gain,
@@ -39,11 +37,17 @@ from .calibration import (
 )
 
 _GAIN_RATIO = 1.0245  # GAIN_EE over the GAIN word in the worked example (9972 / 9734)
-_PTAT_25, _PTAT_PER_C = 1650.0, 6.0  # Ta_PTAT near 25 C and its slope (worked example: 1752 at 42 C)
-_PTAT_SEARCH = np.arange(-64, 65)
+_PTAT_25 = 1650.0  # Ta_PTAT near 25 C (worked example: 1752 at 42 C, the MLX90640's slope of 6 per C)
 _WORD_MIN, _WORD_MAX = -32768, 32766  # int16 without 0x7FFF, the value drivers treat as a frame error
 _TO_MIN, _TO_MAX = -40.0, 300.0  # object range of the datasheet's features list
-_RANGE_PASSES = 4
+
+
+def count_step(frame: np.ndarray, cal: Calibration, emissivity: float = 1.0,
+               reflected_temp: float | None = None) -> np.ndarray:
+    """Temperature change (C, (12, 16)) of one ADC count on each pixel: the larger of the steps up and down."""
+    return shared.count_step(frame, cal, emissivity, reflected_temp, calculate_to, PIXELS)
+
+
 
 
 def raw_frame(temperatures: np.ndarray, cal: Calibration, subpage: int, control: int, ta: float = 25.0,
@@ -51,70 +55,30 @@ def raw_frame(temperatures: np.ndarray, cal: Calibration, subpage: int, control:
     """The 242-word frame (uint16) of `subpage` that decodes to `temperatures` (C, (12, 16)), `ta`, `vdd`
     at the ADC resolution in `control`; non-finite temperatures encode Ta, the rest is clamped to
     -40..300 C. `reflected_temp` None means the decoded Ta - 5, as `calculate_to` assumes."""
-    scene = np.asarray(temperatures, dtype=np.float64)
-    if scene.shape != (ROWS, PIXELS // ROWS):
-        raise InputError(f"temperatures have shape {scene.shape}, expected ({ROWS}, {PIXELS // ROWS})")
-    if subpage not in (0, 1):
-        raise InputError(f"subpage must be 0 or 1, got {subpage!r}")
-    emissivity = check_emissivity(emissivity)
+    scene, emissivity = shared.check_scene(temperatures, (ROWS, PIXELS // ROWS), subpage, emissivity)
     words = np.zeros(FRAME_WORDS, dtype=np.int64)
     words[CONTROL] = int(control) & 0xFFFF
     words[SUBPAGE] = subpage
     step = ((int(control) >> RESOLUTION_SHIFT) & 0x3) - cal.resolution_ee
     # 11.2.2.2 inverted: VDDpix at the control word's resolution.
-    words[VDD_PIX] = _int16(((vdd - 3.3) * cal.k_vdd + cal.vdd25) * 2.0**step)
+    words[VDD_PIX] = shared.int16(((vdd - 3.3) * cal.k_vdd + cal.vdd25) * 2.0**step)
     vdd_decoded = frame_vdd(_u16(words), cal)
-    words[TA_PTAT], words[TA_VBE] = _ptat_words(cal, ta, vdd_decoded)
+    words[TA_PTAT], words[TA_VBE] = shared.ptat_words(cal, ta, vdd_decoded, _PTAT_25)
     ta_decoded = frame_ta(_u16(words), cal)
-    words[GAIN] = _int16(cal.gain_ee / _GAIN_RATIO * 2.0**step)
+    words[GAIN] = shared.int16(cal.gain_ee / _GAIN_RATIO * 2.0**step)
     gain = frame_gain(_u16(words), cal)
     # 11.2.2.6 inverted: a CP word whose compensated value is about zero, as in real frames.
-    words[CP] = _int16(-cp_compensated(_u16(words), cal, gain, ta_decoded, vdd_decoded) / gain)
+    words[CP] = shared.int16(-cp_compensated(_u16(words), cal, gain, ta_decoded, vdd_decoded) / gain)
     ir_cp = cp_compensated(_u16(words), cal, gain, ta_decoded, vdd_decoded)
     tr = ta_decoded - SELF_HEATING_C if reflected_temp is None else float(reflected_temp)
     ta_tr = reflected_term(ta_decoded, tr, emissivity)
     target = np.clip(np.where(np.isfinite(scene), scene, ta_decoded), _TO_MIN, _TO_MAX).reshape(-1)
     # 11.2.2.8, 11.2.2.7 and 11.2.2.5 inverted, in reverse order.
-    ir = normalised_ir(target, ta_tr, cal) * emissivity * sensitivity(cal, ta_decoded)
+    normalised = shared.normalised_ir(target, ta_tr, cal, first_estimate, range_factor)
+    ir = normalised * emissivity * sensitivity(cal, ta_decoded)
     counts = (ir + cal.tgc * ir_cp + pixel_offsets(cal, subpage, ta_decoded, vdd_decoded)) / gain
     words[:PIXELS] = np.clip(np.rint(counts), _WORD_MIN, _WORD_MAX)
     return _u16(words)
-
-
-def normalised_ir(to: np.ndarray, ta_tr: float, cal: Calibration) -> np.ndarray:
-    """IR / alpha (K^4) that datasheet 11.2.2.9 and 11.2.2.9.1 turn into `to` (C): the range factor of the
-    first estimate depends on IR only through the weak KsTo slope, so a few fixed-point passes settle it."""
-    fourth = (to + KELVIN) ** 4 - ta_tr
-    estimate = to + KELVIN
-    for _ in range(_RANGE_PASSES):
-        estimate = first_estimate(fourth * range_factor(estimate, cal), ta_tr, cal)
-    return fourth * range_factor(estimate, cal)
-
-
-def count_step(frame: np.ndarray, cal: Calibration, emissivity: float = 1.0,
-               reflected_temp: float | None = None) -> np.ndarray:
-    """Temperature change (C, (12, 16)) of one ADC count on each pixel: the larger of the steps up and down."""
-    base = np.asarray(frame, dtype=np.uint16)
-    steps = []
-    for delta in (-1, 0, 1):
-        shifted = base.copy()
-        shifted[:PIXELS] = (base[:PIXELS].astype(np.int64) + delta).astype(np.uint16)
-        steps.append(calculate_to(shifted, cal, emissivity, reflected_temp))
-    return np.maximum(np.abs(steps[1] - steps[0]), np.abs(steps[2] - steps[1]))
-
-
-def _ptat_words(cal: Calibration, ta: float, vdd: float) -> tuple[int, int]:
-    """(Ta_PTAT, Ta_VBE) near typical values whose ratio decodes closest to `ta` (11.2.2.3 inverted)."""
-    ptat_art = ((ta - 25) * cal.kt_ptat + cal.v_ptat25) * (1 + cal.kv_ptat * (vdd - 3.3))
-    ptat = np.rint(_PTAT_25 + _PTAT_PER_C * (ta - 25)) + _PTAT_SEARCH
-    vbe = np.rint(ptat * 2.0**18 / ptat_art - ptat * cal.alpha_ptat)
-    error = np.abs(ptat / (ptat * cal.alpha_ptat + vbe) * 2.0**18 - ptat_art)
-    best = int(np.argmin(error))
-    return _int16(ptat[best]), _int16(vbe[best])
-
-
-def _int16(value: float) -> int:
-    return int(np.clip(np.rint(value), -32768, 32767))
 
 
 def _u16(words: np.ndarray) -> np.ndarray:

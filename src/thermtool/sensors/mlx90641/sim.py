@@ -13,10 +13,11 @@ from ...clock import Clock, SystemClock, VirtualClock
 from ...emulators.i2c import FakeI2CBus
 from ...emulators.mlx90641 import MLX90641Emulator
 from ...errors import InputError
+from ..melexis import ADDRESS, REFRESH_RATES
 from ..scenes import make_scene
 from ..simulated import SceneSource, SimulatedMixin, one_rate
 from .calibration import COLS, ROWS, SELF_HEATING_C
-from .device import ADDRESS, REFRESH_RATES, MLX90641Sensor
+from .device import MLX90641Sensor
 from .synthetic import synthetic_eeprom
 
 SIM_EEPROM_SEED = 0

@@ -3,8 +3,9 @@
 The camera is recognised by its USB ids (sysfs) or, when they are unknown, by the layout of its first
 frame; `model=` forces one. PureThermal boards are asked for Y16; InfiRay P2 Pro / TC001 frames come as
 YUYV and the temperature half is decoded. A frame in no known layout is a one-line error that says what
-arrived. Every read has a deadline (OpenCV's read timeout where the backend has one, and our own clock
-for retries); frames outside the cameras' measuring range (such as an all-zero buffer) are dropped.
+arrived. Every read has a deadline (OpenCV's read timeout, at most READ_SLICE_S, where the backend has
+one, and our own clock for retries) and ends early on the process-wide stop request; frames outside the
+cameras' measuring range (such as an all-zero buffer) are dropped.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ import numpy as np
 from ...clock import Clock, SystemClock
 from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
-from ..base import Sensor
+from ..base import Sensor, check_stop, sleep_or_stop
 from . import layouts
 from .layouts import INFIRAY, MODELS, PURETHERMAL, Model, UnrecognisedFrame
 from .usb import SYSFS_VIDEO, UsbId, usb_id, video_path
 
 PLAUSIBLE_C = (-60.0, 650.0)  # beyond every supported camera's measuring range, with a margin
 _RETRY_S = 0.01
+# OpenCV's V4L2 read blocks at most this long (CAP_PROP_READ_TIMEOUT_MSEC): the read loop checks our own
+# deadline and the process-wide stop request between reads, so neither waits on a silent camera.
+READ_SLICE_S = 0.5
 
 
 class Capture(Protocol):
@@ -111,7 +115,7 @@ class UVCSensor(Sensor):
         if self.model is PURETHERMAL:
             cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"Y16 "))
         if hasattr(cv2, "CAP_PROP_READ_TIMEOUT_MSEC"):
-            cap.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, 1000.0 * (self.timeout or 2.0))
+            cap.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, 1000.0 * min(self.timeout or READ_SLICE_S, READ_SLICE_S))
         self._cap = cap
         self._wall_start, self._clock_start = datetime.now(timezone.utc), self.clock.monotonic()
 
@@ -126,6 +130,7 @@ class UVCSensor(Sensor):
         wait = timeout if timeout is not None else self.timeout
         deadline = self.clock.monotonic() + (wait if wait is not None else 3.0)
         while True:
+            check_stop(self.where)
             ok, raw = self._cap.read()
             if ok and raw is not None:
                 frame = self._decode(raw)
@@ -138,7 +143,7 @@ class UVCSensor(Sensor):
                 raise SensorTimeoutError(f"{self.where}: no good frame before the timeout ({self.failed_reads} failed "
                                          f"reads, {self.implausible_dropped} implausible frames); unplug and replug "
                                          "the camera, or try another USB port")
-            self.clock.sleep(min(_RETRY_S, deadline - now))
+            sleep_or_stop(self.clock, min(_RETRY_S, deadline - now), self.where)
 
     def _decode(self, raw: np.ndarray) -> Frame | None:
         if self.model is None:
