@@ -9,6 +9,7 @@ each poll) cost nothing, and one real sleep per frame delivers frames at the rat
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -67,6 +68,13 @@ class PacedClock(VirtualClock):
         """Move virtual time forward to real time if it is behind."""
         self.now = max(self.now, self._real.monotonic())
 
-    def pace(self) -> None:
-        """Sleep for real until real time reaches virtual time: the one real sleep of a frame."""
-        self._real.sleep(self.now - self._real.monotonic())
+    def pace(self, sleep: Callable[[Clock, float], None] | None = None) -> None:
+        """Sleep for real until real time reaches virtual time: the one real sleep of a frame.
+
+        `sleep(clock, seconds)` does the sleeping when given (a sensor's stop-aware wait on the real clock).
+        """
+        ahead = self.now - self._real.monotonic()
+        if sleep is None:
+            self._real.sleep(ahead)
+        elif ahead > 0:
+            sleep(self._real, ahead)

@@ -65,7 +65,7 @@ def capture(sensor_request: SensorRequest, out: Path, count: int | None, duratio
         start_folder(out, manifest, force=force)
         sink = make_sink(out, FORMATS.canonical(fmt), chunk, sync=sync, sidecars=rotation is not None,
                          renderer=renderer)
-        with graceful_stop(sensor.interrupt) as stop, _progress(report.interactive, count) as progress:
+        with graceful_stop() as stop, _progress(report.interactive, count) as progress:
             stats = run_capture(sensor, sink, count=count, duration=duration,
                                 rate=None if paced_by_sensor else rate, max_errors=max_errors,
                                 rotation=rotation, should_stop=lambda: stop.requested, on_frame=progress)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
@@ -31,11 +31,11 @@ class StopRequest:
 
 
 @contextlib.contextmanager
-def graceful_stop(interrupt: Callable[[], None] | None = None) -> Iterator[StopRequest]:
+def graceful_stop() -> Iterator[StopRequest]:
     """Install the handlers for the duration of a loop, then restore the previous ones.
 
-    `interrupt` (e.g. `Sensor.interrupt`) is called on the first signal so a read blocked in a sensor gives up
-    within a second; it must be signal-safe (set a flag, take no lock).
+    The first signal also asks every sensor read in the process to stop (`request_stop`: a flag, so it is
+    signal-safe), so a read blocked on a slow sensor or a silent link gives up within a second.
     """
     request = StopRequest()
 
@@ -44,8 +44,6 @@ def graceful_stop(interrupt: Callable[[], None] | None = None) -> Iterator[StopR
             raise KeyboardInterrupt
         request.signum = signum
         request_stop()  # a sensor read blocked on slow hardware ends now instead of after its frame
-        if interrupt is not None:
-            interrupt()
 
     previous = {sig: signal.signal(sig, handle) for sig in EXIT_CODES}
     try:

@@ -110,7 +110,7 @@ def watch(sensor_request: SensorRequest, scene: str | None, rate: float | None, 
     def emit(event: Event) -> None:
         click.echo(event.to_json() if as_json else event.describe())
 
-    with graceful_stop(sensor.interrupt) as stop, contextlib.ExitStack() as stack:
+    with graceful_stop() as stop, contextlib.ExitStack() as stack:
         hook = None
         if argv is not None:
             hook = CommandHook(argv, timeout=exec_timeout, warn=report.warn, detail=report.detail)

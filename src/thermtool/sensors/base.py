@@ -70,7 +70,7 @@ class Sensor(ABC):
     def __init__(self) -> None:
         self._is_open = False
         self.frames_read = 0
-        self.interrupted = False
+        self._interrupted = False
 
     @property
     def is_open(self) -> bool:
@@ -89,7 +89,7 @@ class Sensor(ABC):
         if self._is_open:
             self._is_open = False
             self._close()
-        self.interrupted = False  # a closed sensor starts afresh when opened again
+        self._interrupted = False  # a closed sensor starts afresh when opened again
 
     def read(self, timeout: float | None = None) -> Frame:
         """Block until the next new frame (at most `timeout` seconds) and return it."""
@@ -99,12 +99,18 @@ class Sensor(ABC):
         return frame
 
     def interrupt(self) -> None:
-        """Ask a blocked `read()` to end with EndOfStream soon (signal-safe: it only sets a flag).
+        """Ask a blocked `read()` of this sensor to end with EndOfStream soon (signal-safe: it only sets a flag).
 
-        Sensors whose reads can wait on something outside (a network link) honour it within a second;
+        For stopping one sensor (a view closing its feed); SIGTERM stops them all through `request_stop`.
+        Sensors whose reads can wait on something outside (a network link) honour both within a second;
         the others return their next frame as usual and the caller's stop check does the rest.
         """
-        self.interrupted = True
+        self._interrupted = True
+
+    @property
+    def interrupted(self) -> bool:
+        """True once this sensor was interrupted or the process asked every read to stop."""
+        return self._interrupted or stop_requested()
 
     def __enter__(self) -> Sensor:
         return self.open()

@@ -17,6 +17,7 @@ from ...emulators.i2c import FakeI2CBus
 from ...emulators.mlx90640 import MLX90640Emulator
 from ...errors import InputError
 from ...frame import Frame
+from ..base import sleep_or_stop
 from ..scenes import make_scene
 from ..simulated import MLX90640_SHAPE, SceneSource
 from .device import REFRESH_RATES, MLX90640Sensor
@@ -50,26 +51,27 @@ class SimulatedMLX90640(MLX90640Sensor):
 
     def _read(self, timeout: float | None) -> Frame:
         """The next frame; with `keep_rate` (a rate between the sensor's own) frames come that far apart."""
-        frame = super()._read(timeout)
+        frame = self._paced_read(timeout)
         if self.keep_rate is None:
             return frame
         period = 1.0 / self.keep_rate
         now = self.clock.monotonic()
         while self._due is not None and now < self._due - period / 4:  # early: this frame is skipped
-            frame = super()._read(timeout)
+            frame = self._paced_read(timeout)
             now = self.clock.monotonic()
         if self._due is None or now > self._due + period:  # first frame, or far behind: no burst to catch up
             self._due = now
         self._due += period
         return frame
 
-    def _read(self, timeout: float | None) -> Frame:
+    def _paced_read(self, timeout: float | None) -> Frame:
+        """One frame of the driver; on a PacedClock, its one real (stop-aware) sleep follows it."""
         clock = self.clock
         if not isinstance(clock, PacedClock):
             return super()._read(timeout)
         clock.catch_up()
         frame = super()._read(timeout)
-        clock.pace()
+        clock.pace(lambda real, seconds: sleep_or_stop(real, seconds, "sim"))
         return frame
 
     def _info(self) -> dict[str, Any]:
