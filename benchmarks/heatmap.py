@@ -178,6 +178,8 @@ if mode == "reader":
     result, inside = blur_counts(binner.grid, 15.0), binner.counts.inside
 elif mode == "mmap":
     result = density(np.load(path, mmap_mode="r"), (1920, 1080), 15.0)
+elif mode != "imports":  # "imports": the imports above and nothing else, the baseline of the other two
+    sys.exit(f"unknown probe mode {mode!r}")
 seconds = time.perf_counter() - start
 print(peak_resident_mb(), tracemalloc.get_traced_memory()[1] / 1e6, seconds, inside)
 """
@@ -216,7 +218,7 @@ def run_big(folder: Path) -> float:
         path.unlink(missing_ok=True)
     print(f"\n1e8 points from a {size_gb:.1f} GB .npy in a fresh process: peak resident memory (VmHWM),")
     print("peak traced allocations (tracemalloc), time:")
-    rows = [("python + numpy + scipy + thermtool imports only", baseline),
+    rows = [("python + numpy + thermtool imports only", baseline),
             ("thermtool .npy reader (mapped, binned pages released)", reader),
             ("density(np.load(mmap_mode='r')) (every mapped page stays)", mapped)]
     for label, (resident, traced, seconds, inside) in rows:

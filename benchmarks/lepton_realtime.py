@@ -163,15 +163,17 @@ def main() -> None:
     chosen = [s for s in SCENARIOS if not args.only or args.only in s.name]
     print(f"{'scenario':42} {'decoded/s':>9} {'shown/s':>8} {'resyncs/min':>11} {'read bytes':>10} "
           f"{'reads/s':>7} {'vs base':>7}")
-    base = None
+    base, base_name = None, None
     for scenario in chosen:
         result = run(scenario, args.seconds)
-        base = base or result.decoded_fps or None
+        if base is None and result.decoded_fps:
+            base, base_name = result.decoded_fps, scenario.name
         ratio = f"{result.decoded_fps / base:.2f}x" if base else "-"
         whole = "" if result.read_bytes % PACKET_BYTES == 0 else " (not whole packets!)"
         print(f"{scenario.name:42} {result.decoded_fps:9.2f} {result.delivered_fps:8.2f} "
               f"{result.resyncs_per_min:11.1f} {result.read_bytes:10d} {result.reads_per_s:7.0f} {ratio:>7}{whole}",
               flush=True)
+    print(f"vs base: decoded frames/s over those of '{base_name}' in this run")
     print("targets: 8.7 frames/s with <= 5 resyncs/min with render+JPEG; >= 8.0 frames/s with the reader 8x "
           "slower; reads in whole packets under py-spidev's 4096-byte clamp")
 

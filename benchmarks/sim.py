@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 from thermtool import open_sensor
-from thermtool.clock import SystemClock
+from thermtool.clock import Clock, SystemClock
 from thermtool.sensors.mlx90640 import sim
 
 TARGET = 31.0
@@ -29,7 +30,7 @@ class RealTimeClock(SystemClock):
     def catch_up(self) -> None:
         """Nothing to do: real time is the clock."""
 
-    def pace(self) -> None:
+    def pace(self, sleep: Callable[[Clock, float], None] | None = None) -> None:
         """Nothing to do: every wait already slept."""
 
 

@@ -124,6 +124,9 @@ def main() -> int:
     print(line("doorway total", before))
     print(f"den: false starts while empty {old_den.score.false_starts}, entry delay {old_delay:.2f} s, "
           f"recall while present {old_den.score.recall:.3f}")
+    print(f"ratios to those settings: doorway passes found {doorway.found / max(before.found, 1):.2f}x, "
+          f"doorway frame recall {doorway.recall / max(before.recall, 1e-9):.2f}x, "
+          f"den recall while present {s.recall / max(old_den.score.recall, 1e-9):.2f}x")
     frames = sum(r.frames for r in runs) + den.frames
     seconds = sum(r.seconds for r in runs) + den.seconds
     print(f"\n{frames} frames watched in {seconds:.2f} s ({frames / seconds:.0f} frames/s on this machine)")
