@@ -183,10 +183,6 @@ def run(argv: list[str] | None = None) -> int:
 
 def main() -> None:
     """Console-script entry point."""
-    # The renderer's small per-axis matrix products gain nothing from BLAS threads, and OpenBLAS's idle
-    # workers spin between frames (about one core busy in a 16 fps view). Set before numpy loads, unless
-    # the user chose a value.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = run()
     sys.stdout.flush()
     sys.exit(code)
