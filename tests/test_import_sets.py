@@ -48,8 +48,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("args,allowed", [
     (["--help"], {"click"}),
-    (["render", "one.npy", "-o", "one.png", "--force"], {*COMMON, "numpy", "cv2", "PIL"}),
-    (["snapshot", "--sensor", "sim", "--out", "snap.png", "--force"], {*COMMON, "numpy", "cv2", "PIL"}),
+    (["render", "one.npy", "-o", "one.png", "--force"], {*COMMON, "numpy", "cv2", "PIL", "threadpoolctl"}),
+    (["snapshot", "--sensor", "sim", "--out", "snap.png", "--force"],
+     {*COMMON, "numpy", "cv2", "PIL", "threadpoolctl"}),
     (["capture", "--sensor", "sim", "--out", "frames", "--count", "2", "--rate", "32", "--force"],
      {*COMMON, "numpy"}),
     (["heatmap", "points.npy", "-o", "heat.png", "--size", "100x100", "--force"], {*COMMON, "numpy", "cv2"}),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 import scipy.ndimage
@@ -61,3 +63,36 @@ def test_sampling_matrices_are_cached_with_four_taps_a_row() -> None:
     assert sampler(24, 480) is first
     assert first.dtype == np.float32 and first.shape == (480, 24)
     assert np.count_nonzero(first, axis=1).max() <= 4
+
+
+
+class _BlasSpy(np.ndarray):
+    """An array that notes the BLAS thread count each time a ufunc (matmul included) runs on it."""
+
+    seen: ClassVar[list[int]] = []
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object, **kwargs: object) -> object:
+        from threadpoolctl import threadpool_info
+
+        _BlasSpy.seen.extend(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        plain = [np.asarray(x) if isinstance(x, _BlasSpy) else x for x in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+def test_the_per_axis_products_run_on_one_blas_thread_and_restore_the_pool() -> None:
+    """OpenBLAS workers woken by the renderer spin between frames; its products keep BLAS to one thread."""
+    from threadpoolctl import threadpool_info
+
+    from thermtool.render.separable import apply_axes, axis_matrix
+
+    def blas_threads() -> list[int]:
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    rows, cols = axis_matrix(np.eye(5, 3)).view(_BlasSpy), axis_matrix(np.eye(6, 4))
+    _BlasSpy.seen.clear()
+    out = apply_axes(data, rows, cols)
+    assert np.array_equal(out, np.eye(5, 3, dtype=np.float32) @ data @ np.eye(6, 4, dtype=np.float32).T)
+    assert _BlasSpy.seen and set(_BlasSpy.seen) == {1}
+    assert blas_threads() == before
