@@ -50,9 +50,9 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--loop",), "loop", {"is_flag": True, "default": None, "help": "Replay: start over at the end."}),
     (("--fps",), "fps", {"type": FiniteFloat(min=0, min_open=True),
                          "help": "Replay: frames per second of a recording without frame times (stamps them)."}),
-    (("--shape",), "shape", {"metavar": "ROWSxCOLS",
+    (("--shape",), "shape", {"metavar": "WIDTHxHEIGHT",
                              "help": "Replay: cut flat rows (one frame per line) into frames of this shape "
-                                     "[default: known row lengths, e.g. 768 -> 24x32]."}),
+                                     "[default: known row lengths, e.g. 768 -> 32x24]."}),
     (("--address",), "address", {"type": IntOrHex(),
                                  "help": "I2C sensors: address (MLX9064x 0x33, Grid-EYE 0x68 or 0x69)."}),
     (("--refresh-hz",), "refresh_hz", {
