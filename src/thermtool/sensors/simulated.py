@@ -7,6 +7,7 @@ index, so a given seed reproduces the same frames whatever the timing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,18 @@ class SceneSource:
         """Temperatures (C, float64) of frame `index` taken at scene time `t` seconds."""
         rng = np.random.default_rng([self.seed, index])
         return self.scene.temperatures(t, self.shape) + rng.normal(0.0, self.noise, self.shape)
+
+    def per_measurement(self, rate: float) -> Callable[[float], np.ndarray]:
+        """An emulator's scene: at time t, the sample of the measurement `rate` per second nearest t.
+
+        One noise draw per measurement, and scene time snapped to the measurement grid, so the few milliseconds
+        a driver takes to configure the sensor do not change the frames of a seed.
+        """
+        def sample(t: float) -> np.ndarray:
+            index = round(t * rate)
+            return self.sample(index, index / rate)
+
+        return sample
 
 
 class SimulatedMixin:

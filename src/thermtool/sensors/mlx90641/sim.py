@@ -50,12 +50,7 @@ def open_sim_mlx90641(target: str | None, *, rate: float | None = None, refresh_
     clock: Clock = SystemClock() if realtime else VirtualClock()
     source = SceneSource((ROWS, COLS), scene=make_scene(scene) if scene else None, noise=noise, seed=seed)
     bus = FakeI2CBus(DEFAULT_BUS_HZ, clock)
-
-    def sample(t: float) -> Any:
-        index = round(t * refresh)
-        return source.sample(index, index / refresh)
-
-    emulator = MLX90641Emulator(clock, synthetic_eeprom(SIM_EEPROM_SEED), scene=sample,
+    emulator = MLX90641Emulator(clock, synthetic_eeprom(SIM_EEPROM_SEED), scene=source.per_measurement(refresh),
                                 ta=source.scene.ambient + SELF_HEATING_C, emissivity=emissivity,
                                 reflected_temp=reflected_temp)
     bus.attach(ADDRESS, emulator)
