@@ -451,7 +451,7 @@ def _model_of(frames: FrameSource) -> int:
         return 2
     if shape == (120, 160):
         return 3
-    raise InputError(f"frames of shape {shape} are neither Lepton 2 (60x80) nor Lepton 3 (120x160)")
+    raise InputError(f"frames of shape {shape} are neither Lepton 2 (80x60) nor Lepton 3 (160x120)")
 
 
 class CCIEmulator:

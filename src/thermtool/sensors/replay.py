@@ -2,8 +2,8 @@
 
 Plain recordings made by other tools come in too: a `.npy` stack (N, H, W) or flat rows (N, H*W), and a
 CSV with one frame per line (N x H*W values). Flat rows are cut into frames of `shape` (given, or known
-from the row length: 768 -> 24x32 MLX90640, 192 -> 12x16 MLX90641, 4800 -> 60x80 Lepton 2, 19200 ->
-120x160 Lepton 3). With `fps`, frame i is stamped `i / fps` seconds after the first, so events carry
+from the row length: 768 -> 32x24 MLX90640, 192 -> 16x12 MLX90641, 4800 -> 80x60 Lepton 2, 19200 ->
+160x120 Lepton 3). With `fps`, frame i is stamped `i / fps` seconds after the first, so events carry
 the recording's own times; such a replay runs as fast as it is read unless `realtime` is set.
 """
 

@@ -423,7 +423,7 @@ def open_mlx90640(target: str | None, *, i2c: BusioI2C | None = None, address: i
                   pattern: str | None = None, resolution: int | None = None, per_subpage: bool = False,
                   clock: Clock | None = None, timeout: float | None = None,
                   chunk_words: int = DEFAULT_CHUNK_WORDS) -> MLX90640Sensor:
-    """The `mlx90640[:BUS]` sensor: BUS is an i2c-dev path or number (default /dev/i2c-1), or pass `i2c=`.
+    """The `mlx90640[:BUS]` sensor: BUS is an i2c-dev path or number (default: the board's header bus), or pass `i2c=`.
 
     Full frames come at half `refresh_hz` (the sensor measures one subpage per refresh); `per_subpage`
     returns a frame after every subpage instead.

@@ -212,7 +212,8 @@ def open_mlx90641(target: str | None, *, i2c: BusioI2C | None = None, address: i
                   refresh_hz: float | None = None, resolution: int | None = None, emissivity: float | None = None,
                   reflected_temp: float | None = None, clock: Clock | None = None,
                   timeout: float | None = None) -> MLX90641Sensor:
-    """The `mlx90641[:BUS]` sensor: BUS is an i2c-dev path or number (default /dev/i2c-1), or pass `i2c=`."""
+    """The `mlx90641[:BUS]` sensor: BUS is an i2c-dev path or number (default: the board's header bus), or
+    pass `i2c=`."""
     name = bus_path(target) if (target or i2c is None) else None
     return MLX90641Sensor(i2c, bus=name, address=address, refresh_hz=refresh_hz, resolution=resolution,
                           emissivity=emissivity, reflected_temp=reflected_temp, clock=clock, timeout=timeout)
