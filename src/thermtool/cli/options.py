@@ -60,13 +60,15 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
         "help": "MLX90640: subpage refresh rate 0.5-64 Hz (full frames at half this rate); MLX90641: "
                 "frames/s 0.5-64; Grid-EYE: 10 or 1."}),
     (("--emissivity",), "emissivity", {"type": FiniteFloat(0.01, 1.0),
-                                       "help": "MLX90640: emissivity of the scene (default 0.95)."}),
+                                       "help": "MLX90640: emissivity of the scene (default 0.95); "
+                                               "MLX90641: default the EEPROM's."}),
     (("--reflected-temp",), "reflected_temp", {
-        "type": FiniteFloat(), "help": "MLX90640: reflected temperature in C (default: sensor ambient - 8)."}),
+        "type": FiniteFloat(),
+        "help": "MLX9064x: reflected temperature in C (default: sensor ambient - 8, MLX90641 ambient - 5)."}),
     (("--pattern",), "pattern", {"type": click.Choice(["chess", "interleaved"]),
                                  "help": "MLX90640: readout pattern (default: as the EEPROM configured)."}),
     (("--resolution",), "resolution", {"type": click.IntRange(16, 19),
-                                       "help": "MLX90640: ADC resolution in bits, 16-19 (default: as the EEPROM "
+                                       "help": "MLX9064x: ADC resolution in bits, 16-19 (default: as the EEPROM "
                                                "configured)."}),
     (("--per-subpage",), "per_subpage", {"is_flag": True, "default": None,
                                          "help": "MLX90640: a frame per subpage (half the pixels new) for lower "
@@ -77,7 +79,8 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
         "type": click.Choice(["purethermal", "infiray"]),
         "help": "USB camera: its model when the USB ids do not say (PureThermal Y16, InfiRay P2 Pro/TC001)."}),
     (("--spi",), "spi", {"help": "Lepton: SPI device (default /dev/spidev0.0)."}),
-    (("--i2c",), "i2c", {"help": "Lepton: I2C bus for CCI control (default /dev/i2c-1 if present)."}),
+    (("--i2c",), "i2c", {"help": "Lepton: I2C bus for CCI control (default /dev/i2c-1 if present); "
+                                 "MLX9064x, Grid-EYE: the sensor's bus, as TARGET."}),
     (("--spi-hz",), "spi_hz", {"type": click.IntRange(1_000_000, 20_000_000),
                                "help": "Lepton: SPI clock in Hz (up to 20 MHz)."}),
     (("--spi-mode",), "spi_mode", {"type": click.IntRange(0, 3),
