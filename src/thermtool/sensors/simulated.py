@@ -1,8 +1,8 @@
 """What the simulated cameras look at: noisy, reproducible samples of a synthetic scene.
 
-`sim` (sensors/mlx90640/sim.py) and `sim-lepton` (sensors/lepton/sim.py) feed these samples to the
-emulators, whose output the real drivers decode. The noise is drawn from a generator seeded per frame
-index, so a given seed reproduces the same frames whatever the timing.
+Every simulated camera (`sim`, `sim-lepton`, `sim-mlx90641`, `sim-amg88xx`, `sim-uvc`: sensors/*/sim.py)
+feeds these samples to its emulator, whose output the real driver decodes. The noise is drawn from a
+generator seeded per frame index, so a given seed reproduces the same frames whatever the timing.
 """
 
 from __future__ import annotations
