@@ -434,10 +434,6 @@ class SpidevPort:
         """Clock in min(count, 4096) bytes as a list, holding the GIL meanwhile."""
         return list(self.vospi.transfer(min(count, PY_SPIDEV_MAX_READ), hold_gil=True))
 
-    def xfer2(self, data: Any) -> list[int]:
-        """A full-duplex transfer: the Lepton ignores MOSI, so this reads len(data) bytes."""
-        return self.readbytes(len(data))
-
     def close(self) -> None:
         """Release the fake device."""
         self.vospi.close()
