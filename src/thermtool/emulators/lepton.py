@@ -149,10 +149,8 @@ FrameSource = Sequence[np.ndarray] | Callable[[int, LeptonState], np.ndarray]
 
 @dataclass
 class EmulatorStats:
-    """What the emulated camera saw of its host."""
+    """What the emulated camera saw of its host: how often the host synchronised, each loss of sync and why."""
 
-    transfers: int = 0
-    bytes: int = 0
     syncs: int = 0
     losses: list[str] = field(default_factory=list)
 
@@ -284,8 +282,6 @@ class VospiEmulator:
             self._pending += self._next_packets(now + len(self._pending) * byte_s, wanted)
         data = bytes(self._pending[:count])
         del self._pending[:count]
-        self.stats.transfers += 1
-        self.stats.bytes += count
         return data
 
     def close(self) -> None:
