@@ -39,7 +39,7 @@ def labelled(picture: np.ndarray, label: str) -> np.ndarray:
 
 
 def colour_first(data: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """What colour-then-resize does (not thermtool): colour 24x32 pixels, then resize the colours."""
+    """What colour-then-resize does (not thermtool): colour 32x24 pixels, then resize the colours."""
     lo, hi = np.percentile(data, [1, 99])
     index = np.clip((data - lo) / (hi - lo) * 255, 0, 255).astype(np.uint8)
     small = colormap_table("rainbow-hc")[index]

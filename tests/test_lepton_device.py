@@ -127,9 +127,6 @@ class ConstantSpi:
         self.clock.sleep(count * 8 / 20e6)
         return bytes([self.value]) * count
 
-    def xfer2(self, data: bytes) -> bytes:
-        return self.readbytes(len(data))
-
     def close(self) -> None:
         pass
 

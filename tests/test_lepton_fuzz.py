@@ -131,9 +131,6 @@ class ReplaySpi:
         self.offset = (self.offset + count) % len(self.data)
         return chunk
 
-    def xfer2(self, data: bytes) -> bytes:
-        return self.readbytes(len(data))
-
     def close(self) -> None:
         pass
 

@@ -56,13 +56,13 @@ def test_csv_one_frame_per_line_with_known_and_given_shapes(tmp_path: Path) -> N
     frames = list(ReplaySensor(str(path), fps=2.0))
     assert [f.shape for f in frames] == [(12, 16)] * 6  # 192 values a row: an MLX90641
     assert np.allclose(frames[3].data, flat[3].reshape(12, 16), atol=0.01)
-    assert [f.shape for f in ReplaySensor(str(path), shape="8x24")] == [(8, 24)] * 6
-    with pytest.raises(InputError, match="--shape 24x32 needs rows of 768 values"):
-        list(ReplaySensor(str(path), shape="24x32"))
+    assert [f.shape for f in ReplaySensor(str(path), shape="24x8")] == [(8, 24)] * 6
+    with pytest.raises(InputError, match="--shape 32x24 needs rows of 768 values"):
+        list(ReplaySensor(str(path), shape="32x24"))
     for bad in ("24", "0x32", "ax b", "24x32x2"):
         with pytest.raises(InputError, match="--shape"):
             parse_shape(bad)
-    assert parse_shape(" 24X32 ") == (24, 32)
+    assert parse_shape(" 32X24 ") == (24, 32)
 
 
 def test_watch_on_a_csv_recording_carries_the_recordings_times(tmp_path: Path,

@@ -35,7 +35,7 @@ class SystemClock:
 
 
 class VirtualClock:
-    """Simulated time: sleep() and advance() move it forward at once."""
+    """Simulated time: sleep() moves it forward at once."""
 
     def __init__(self, start: float = 0.0) -> None:
         self.now = float(start)
@@ -48,8 +48,6 @@ class VirtualClock:
         """Advance simulated time by `seconds` (negative values are ignored)."""
         if seconds > 0:
             self.now += seconds
-
-    advance = sleep
 
 
 class PacedClock(VirtualClock):

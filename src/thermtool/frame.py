@@ -97,7 +97,7 @@ class Frame:
     def __repr__(self) -> str:
         finite = self.data[np.isfinite(self.data)]
         span = f"{finite.min():.2f}..{finite.max():.2f}" if finite.size else "no finite values"
-        return (f"Frame({self.shape[0]}x{self.shape[1]} {self.units} {span}, "
+        return (f"Frame({self.shape[1]}x{self.shape[0]} {self.units} {span}, "
                 f"sensor={self.sensor!r}, timestamp={self.timestamp.isoformat()})")
 
     def __eq__(self, other: object) -> bool:

@@ -50,9 +50,9 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
     (("--loop",), "loop", {"is_flag": True, "default": None, "help": "Replay: start over at the end."}),
     (("--fps",), "fps", {"type": FiniteFloat(min=0, min_open=True),
                          "help": "Replay: frames per second of a recording without frame times (stamps them)."}),
-    (("--shape",), "shape", {"metavar": "ROWSxCOLS",
+    (("--shape",), "shape", {"metavar": "WIDTHxHEIGHT",
                              "help": "Replay: cut flat rows (one frame per line) into frames of this shape "
-                                     "[default: known row lengths, e.g. 768 -> 24x32]."}),
+                                     "[default: known row lengths, e.g. 768 -> 32x24]."}),
     (("--address",), "address", {"type": IntOrHex(),
                                  "help": "I2C sensors: address (MLX9064x 0x33, Grid-EYE 0x68 or 0x69)."}),
     (("--refresh-hz",), "refresh_hz", {
@@ -60,13 +60,15 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
         "help": "MLX90640: subpage refresh rate 0.5-64 Hz (full frames at half this rate); MLX90641: "
                 "frames/s 0.5-64; Grid-EYE: 10 or 1."}),
     (("--emissivity",), "emissivity", {"type": FiniteFloat(0.01, 1.0),
-                                       "help": "MLX90640: emissivity of the scene (default 0.95)."}),
+                                       "help": "MLX90640: emissivity of the scene (default 0.95); "
+                                               "MLX90641: default the EEPROM's."}),
     (("--reflected-temp",), "reflected_temp", {
-        "type": FiniteFloat(), "help": "MLX90640: reflected temperature in C (default: sensor ambient - 8)."}),
+        "type": FiniteFloat(),
+        "help": "MLX9064x: reflected temperature in C (default: sensor ambient - 8, MLX90641 ambient - 5)."}),
     (("--pattern",), "pattern", {"type": click.Choice(["chess", "interleaved"]),
                                  "help": "MLX90640: readout pattern (default: as the EEPROM configured)."}),
     (("--resolution",), "resolution", {"type": click.IntRange(16, 19),
-                                       "help": "MLX90640: ADC resolution in bits, 16-19 (default: as the EEPROM "
+                                       "help": "MLX9064x: ADC resolution in bits, 16-19 (default: as the EEPROM "
                                                "configured)."}),
     (("--per-subpage",), "per_subpage", {"is_flag": True, "default": None,
                                          "help": "MLX90640: a frame per subpage (half the pixels new) for lower "
@@ -77,7 +79,8 @@ SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
         "type": click.Choice(["purethermal", "infiray"]),
         "help": "USB camera: its model when the USB ids do not say (PureThermal Y16, InfiRay P2 Pro/TC001)."}),
     (("--spi",), "spi", {"help": "Lepton: SPI device (default /dev/spidev0.0)."}),
-    (("--i2c",), "i2c", {"help": "Lepton: I2C bus for CCI control (default /dev/i2c-1 if present)."}),
+    (("--i2c",), "i2c", {"help": "Lepton: I2C bus for CCI control (default /dev/i2c-1 if present); "
+                                 "MLX9064x, Grid-EYE: the sensor's bus, as TARGET."}),
     (("--spi-hz",), "spi_hz", {"type": click.IntRange(1_000_000, 20_000_000),
                                "help": "Lepton: SPI clock in Hz (up to 20 MHz)."}),
     (("--spi-mode",), "spi_mode", {"type": click.IntRange(0, 3),

@@ -58,7 +58,6 @@ class FakeI2CBus(BusLock):
         self.data_rules: list[DataRule] = []
         self.delay_rules: list[DelayRule] = []
         self.transactions = 0
-        self.bytes_moved = 0
 
     def attach(self, address: int, device: I2CDevice) -> None:
         """Put `device` on the bus at `address`."""
@@ -97,7 +96,6 @@ class FakeI2CBus(BusLock):
     # --------------------------------------------------------------------------------------------
     def _begin(self, transaction: Transaction, payload_bytes: int) -> I2CDevice:
         self.transactions += 1
-        self.bytes_moved += payload_bytes
         # start + address byte + payload, 9 clocks a byte (8 data + ACK), plus stop.
         self.clock.sleep(((payload_bytes + 1) * 9 + 2) / self.frequency + sum(r(transaction) for r in self.delay_rules))
         device = self.devices.get(transaction.address)

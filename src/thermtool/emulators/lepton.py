@@ -149,10 +149,8 @@ FrameSource = Sequence[np.ndarray] | Callable[[int, LeptonState], np.ndarray]
 
 @dataclass
 class EmulatorStats:
-    """What the emulated camera saw of its host."""
+    """What the emulated camera saw of its host: how often the host synchronised, each loss of sync and why."""
 
-    transfers: int = 0
-    bytes: int = 0
     syncs: int = 0
     losses: list[str] = field(default_factory=list)
 
@@ -284,8 +282,6 @@ class VospiEmulator:
             self._pending += self._next_packets(now + len(self._pending) * byte_s, wanted)
         data = bytes(self._pending[:count])
         del self._pending[:count]
-        self.stats.transfers += 1
-        self.stats.bytes += count
         return data
 
     def close(self) -> None:
@@ -434,10 +430,6 @@ class SpidevPort:
         """Clock in min(count, 4096) bytes as a list, holding the GIL meanwhile."""
         return list(self.vospi.transfer(min(count, PY_SPIDEV_MAX_READ), hold_gil=True))
 
-    def xfer2(self, data: Any) -> list[int]:
-        """A full-duplex transfer: the Lepton ignores MOSI, so this reads len(data) bytes."""
-        return self.readbytes(len(data))
-
     def close(self) -> None:
         """Release the fake device."""
         self.vospi.close()
@@ -451,7 +443,7 @@ def _model_of(frames: FrameSource) -> int:
         return 2
     if shape == (120, 160):
         return 3
-    raise InputError(f"frames of shape {shape} are neither Lepton 2 (60x80) nor Lepton 3 (120x160)")
+    raise InputError(f"frames of shape {shape} are neither Lepton 2 (80x60) nor Lepton 3 (160x120)")
 
 
 class CCIEmulator:

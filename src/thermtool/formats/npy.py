@@ -113,5 +113,5 @@ def encode(data: np.ndarray) -> bytes:
 
 
 def write(frame: Frame, path: Path, *, force: bool = False, store: Any = None, **_: Any) -> Path:
-    """Write the sidecar (or the `store`'s manifest line), then the .npy: a data file never lacks metadata."""
+    """Write the .npy, then its sidecar (a `store` records its manifest line first): a sidecar never stands alone."""
     return write_with_sidecar(frame, path, encode(frame.data), force=force, store=store)

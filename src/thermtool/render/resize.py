@@ -1,6 +1,6 @@
 """OpenCV-backed upscalers (pixel-centre aligned, edge pixels replicated), plus spline-then-bicubic.
 
-For large enlargements (a 24x32 sensor to a 480x640 picture) OpenCV's float resize is slow for the
+For large enlargements (a 32x24 sensor to a 640x480 picture) OpenCV's float resize is slow for the
 kernels wider than linear; there we apply OpenCV's own per-axis weights, taken once per shape by
 resizing an identity matrix, as two small matrix products. The numbers are OpenCV's either way (to float
 rounding).
@@ -20,7 +20,7 @@ from .spline import spline_zoom
 #: spline-cv runs the exact spline to this fraction of the output size, then bicubic the rest of the way.
 SPLINE_CV_FRACTION = 0.5
 #: Output/input pixel ratio from which the matrix path beats cv2.resize for cubic and Lanczos kernels
-#: (about 0.25 ms against 0.7 ms for 24x32 -> 421x562; cv2.resize wins for 120x160 -> 480x640).
+#: (about 0.25 ms against 0.7 ms for 32x24 -> 562x421; cv2.resize wins for 160x120 -> 640x480).
 SPARSE_RATIO = 64
 _SPARSE_KERNELS = (cv2.INTER_CUBIC, cv2.INTER_LANCZOS4)
 

@@ -1,6 +1,6 @@
 """Separable resampling as two small dense matrix products: rows then columns, one (out, in) matrix per axis.
 
-Used where an enlargement is large (a 24x32 sensor to 480x640): the per-axis matrices are then tiny
+Used where an enlargement is large (a 32x24 sensor to 640x480): the per-axis matrices are then tiny
 (480x24, 640x32), and one float32 product per axis beats both a sparse format and OpenCV's own resize for
 kernels wider than linear. The products run on one BLAS thread: they are too small to gain from more, and
 OpenBLAS's idle workers spin on a core between a live view's frames (about a whole core at 16 frames/s).

@@ -57,7 +57,7 @@ def check_size(size: tuple[int, int]) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise InputError(f"size must be (rows, columns), got {size!r}") from None
     if rows < 1 or cols < 1:
-        raise InputError(f"size must be positive, got {rows}x{cols} (rows x columns)")
+        raise InputError(f"size must be positive, got {cols}x{rows} (WIDTHxHEIGHT)")
     return rows, cols
 
 

@@ -26,17 +26,18 @@ SENSORS.register("uvc", "thermtool.sensors.uvc.device:open_uvc")
 SENSORS.register("sim-uvc", "thermtool.sensors.uvc.sim:open_sim_uvc")
 
 #: What each kind's TARGET (after the colon) names, for help texts.
-TARGETS = {"mlx90640": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
+TARGETS = {"mlx90640": "I2C bus: /dev/i2c-N or N (default: the board's header bus, /dev/i2c-1 on a Pi)",
            "lepton": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
            "lepton2": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
            "lepton3": "SPI device /dev/spidevB.C (default /dev/spidev0.0)",
            "sim": "mlx90640 (default), mlx90641 or amg88xx (simulated model)",
            "sim-lepton": "2 or 3 (Lepton model)", "replay": "file or folder",
            "remote": "ws://HOST:PORT/ws or http://HOST:PORT",
-           "mlx90641": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1)",
-           "amg88xx": "I2C bus: /dev/i2c-N or N (default /dev/i2c-1), optionally @0x69",
+           "mlx90641": "I2C bus: /dev/i2c-N or N (default: the board's header bus, /dev/i2c-1 on a Pi)",
+           "amg88xx": "I2C bus: /dev/i2c-N or N (default: the board's header bus, /dev/i2c-1 on a Pi), "
+                      "optionally @0x69",
            "uvc": "video device /dev/videoN or N (default /dev/video0)",
-           "sim-uvc": "infiray (default, 192x256) or purethermal (120x160)"}
+           "sim-uvc": "infiray (default, 256x192) or purethermal (160x120)"}
 
 
 #: "sim:MODEL" names the simulated camera of that model (the issue's `sim --model mlx90641`, spelled as

@@ -42,6 +42,16 @@ def bus_path(target: str | None) -> str:
     return f"/dev/i2c-{target}" if target.isdigit() else target
 
 
+def bus_choice(target: str | None, i2c: BusioI2C | str | None) -> tuple[BusioI2C | None, str | None]:
+    """(bus object, i2c-dev path) an I2C sensor factory opens: `i2c` is a bus object, or (the command line's
+    --i2c) a bus path or number like TARGET; naming two different buses is an InputError."""
+    if isinstance(i2c, str):
+        if target and bus_path(target) != bus_path(i2c):
+            raise InputError(f"--i2c {i2c} and the sensor's bus {target} differ: name the bus once")
+        return None, bus_path(i2c)
+    return i2c, (bus_path(target) if (target or i2c is None) else None)
+
+
 class I2CRegisters:
     """Registers of the device at `address` on `bus`: `address_bytes` wide addresses, each naming
     `register_bytes` of data; reads go in chunks of at most `chunk_bytes`. `where` prefixes errors."""

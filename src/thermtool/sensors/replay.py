@@ -2,8 +2,8 @@
 
 Plain recordings made by other tools come in too: a `.npy` stack (N, H, W) or flat rows (N, H*W), and a
 CSV with one frame per line (N x H*W values). Flat rows are cut into frames of `shape` (given, or known
-from the row length: 768 -> 24x32 MLX90640, 192 -> 12x16 MLX90641, 4800 -> 60x80 Lepton 2, 19200 ->
-120x160 Lepton 3). With `fps`, frame i is stamped `i / fps` seconds after the first, so events carry
+from the row length: 768 -> 32x24 MLX90640, 192 -> 16x12 MLX90641, 4800 -> 80x60 Lepton 2, 19200 ->
+160x120 Lepton 3). With `fps`, frame i is stamped `i / fps` seconds after the first, so events carry
 the recording's own times; such a replay runs as fast as it is read unless `realtime` is set.
 """
 
@@ -28,12 +28,12 @@ KNOWN_ROW_SHAPES = {768: (24, 32), 192: (12, 16), 4800: (60, 80), 19200: (120, 1
 
 
 def parse_shape(text: str | tuple[int, int] | None) -> tuple[int, int] | None:
-    """'24x32' (rows x columns) -> (24, 32); None stays None."""
+    """'32x24' (WIDTHxHEIGHT, as every size thermtool takes) -> the shape (24, 32); None stays None."""
     if text is None or isinstance(text, tuple):
         return text
     match = re.fullmatch(r"\s*(\d{1,5})\s*[xX]\s*(\d{1,5})\s*", text)
-    if not match or 0 in (rows := int(match[1]), cols := int(match[2])):
-        raise InputError(f"--shape {text!r}: expected ROWSxCOLUMNS, e.g. 24x32")
+    if not match or 0 in (cols := int(match[1]), rows := int(match[2])):
+        raise InputError(f"--shape {text!r}: expected WIDTHxHEIGHT, e.g. 32x24")
     return rows, cols
 
 
@@ -44,8 +44,8 @@ def row_shape(frame: Frame, shape: tuple[int, int] | None) -> tuple[int, int] | 
         if (rows, cols) == shape:
             return None
         if cols != shape[0] * shape[1]:
-            raise InputError(f"--shape {shape[0]}x{shape[1]} needs rows of {shape[0] * shape[1]} values, "
-                             f"got frames of {rows}x{cols}")
+            raise InputError(f"--shape {shape[1]}x{shape[0]} needs rows of {shape[0] * shape[1]} values, "
+                             f"got rows of {cols}")
         return shape
     return KNOWN_ROW_SHAPES.get(cols)
 
@@ -63,7 +63,7 @@ def unflatten(frame: Frame, shape: tuple[int, int] | None) -> Iterator[Frame]:
 class ReplaySensor(Sensor):
     """Plays back frames from `target`; `rate` overrides the recorded pace; `loop` starts over at the end.
 
-    `fps` stamps frames 1/fps s apart (for recordings without times); `shape` ('24x32') cuts flat rows
+    `fps` stamps frames 1/fps s apart (for recordings without times); `shape` ('32x24', WIDTHxHEIGHT) cuts flat rows
     into frames; `realtime` paces frames on the clock (default: yes, unless `fps` is given).
     """
 

@@ -1,12 +1,13 @@
 """What the simulated cameras look at: noisy, reproducible samples of a synthetic scene.
 
-`sim` (sensors/mlx90640/sim.py) and `sim-lepton` (sensors/lepton/sim.py) feed these samples to the
-emulators, whose output the real drivers decode. The noise is drawn from a generator seeded per frame
-index, so a given seed reproduces the same frames whatever the timing.
+Every simulated camera (`sim`, `sim-lepton`, `sim-mlx90641`, `sim-amg88xx`, `sim-uvc`: sensors/*/sim.py)
+feeds these samples to its emulator, whose output the real driver decodes. The noise is drawn from a
+generator seeded per frame index, so a given seed reproduces the same frames whatever the timing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,18 @@ class SceneSource:
         """Temperatures (C, float64) of frame `index` taken at scene time `t` seconds."""
         rng = np.random.default_rng([self.seed, index])
         return self.scene.temperatures(t, self.shape) + rng.normal(0.0, self.noise, self.shape)
+
+    def per_measurement(self, rate: float) -> Callable[[float], np.ndarray]:
+        """An emulator's scene: at time t, the sample of the measurement `rate` per second nearest t.
+
+        One noise draw per measurement, and scene time snapped to the measurement grid, so the few milliseconds
+        a driver takes to configure the sensor do not change the frames of a seed.
+        """
+        def sample(t: float) -> np.ndarray:
+            index = round(t * rate)
+            return self.sample(index, index / rate)
+
+        return sample
 
 
 class SimulatedMixin:

@@ -7,7 +7,7 @@ the session owns one Renderer and changes only the settings that moved, so a key
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,17 +127,16 @@ class ViewSession:
 
     def act(self, action: str) -> Effect:
         """Perform a control action; a snapshot is saved here, quitting is left to the backend."""
-        with self._lock:
-            state, effect = self._state.apply(action)
-            self._set_state(state)
-            if effect is Effect.SNAPSHOT:
-                self.snapshot()
-            return effect
+        return self._step(lambda state: state.apply(action))
 
     def key(self, key: str) -> Effect:
         """Perform the action of a key press (see controls.CONTROLS)."""
+        return self._step(lambda state: state.key(key))
+
+    def _step(self, transition: Callable[[ViewState], tuple[ViewState, Effect]]) -> Effect:
+        """Move to the state `transition` gives and save the snapshot it asks for; the effect for the backend."""
         with self._lock:
-            state, effect = self._state.key(key)
+            state, effect = transition(self._state)
             self._set_state(state)
             if effect is Effect.SNAPSHOT:
                 self.snapshot()

@@ -60,9 +60,9 @@ def decode_frame(message: bytes, max_pixels: int | None = None) -> tuple[Frame, 
     if magic != MAGIC:
         raise InputError(f"not a thermtool frame message (magic {magic!r})")
     if header_length < FIXED.size or len(message) != header_length + 4 * rows * cols:
-        raise InputError(f"frame message of {len(message)} bytes does not match its {rows}x{cols} header")
+        raise InputError(f"frame message of {len(message)} bytes does not match its {cols}x{rows} header")
     if max_pixels is not None and rows * cols > max_pixels:
-        raise InputError(f"frame of {rows}x{cols} pixels is larger than {max_pixels} pixels")
+        raise InputError(f"frame of {cols}x{rows} pixels is larger than {max_pixels} pixels")
     try:
         extra = json.loads(message[FIXED.size:header_length].decode("utf-8"))
         meta = extra.get("meta") or {} if isinstance(extra, dict) else None

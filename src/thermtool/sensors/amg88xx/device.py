@@ -18,7 +18,7 @@ from ...clock import Clock, SystemClock
 from ...errors import InputError, SensorError, SensorTimeoutError
 from ...frame import Frame
 from ..base import Sensor, sleep_or_stop
-from ..registers import I2CRegisters, bus_path, parse_address
+from ..registers import I2CRegisters, bus_choice, bus_path, parse_address
 from . import codec
 
 ADDRESSES = (0x68, 0x69)  # AD_SELECT low / high
@@ -163,7 +163,7 @@ class AMG88xxSensor(Sensor):
                 "overflows": self.overflows, "nack_retries": self._regs.nack_retries if self._regs else 0}
 
 
-def open_amg88xx(target: str | None, *, i2c: BusioI2C | None = None, address: int | str = ADDRESSES[0],
+def open_amg88xx(target: str | None, *, i2c: BusioI2C | str | None = None, address: int | str = ADDRESSES[0],
                  refresh_hz: float | None = None, moving_average: bool = False, clock: Clock | None = None,
                  timeout: float | None = None) -> AMG88xxSensor:
     """The `amg88xx[:BUS[@ADDRESS]]` sensor: 10 (default) or 1 frames/s (`refresh_hz`), optional moving
@@ -171,6 +171,6 @@ def open_amg88xx(target: str | None, *, i2c: BusioI2C | None = None, address: in
     if target and "@" in target:
         target, _, at = target.rpartition("@")
         address = at
-    name = bus_path(target) if (target or i2c is None) else None
+    i2c, name = bus_choice(target, i2c)
     return AMG88xxSensor(i2c, bus=name, address=address, rate=10.0 if refresh_hz is None else refresh_hz,
                          moving_average=moving_average, clock=clock, timeout=timeout)

@@ -38,11 +38,7 @@ def open_sim_amg88xx(target: str | None, *, rate: float | None = None, refresh_h
     clock: Clock = SystemClock() if realtime else VirtualClock()
     source = SceneSource((ROWS, COLS), scene=make_scene(scene) if scene else None, noise=noise, seed=seed)
     bus = FakeI2CBus(400_000, clock)
-
-    def sample(t: float) -> Any:
-        index = round(t * 10)
-        return source.sample(index, index / 10)
-
-    emulator = AMG88xxEmulator(clock, scene=sample, thermistor=source.scene.ambient + SELF_HEATING_C)
+    emulator = AMG88xxEmulator(clock, scene=source.per_measurement(10),
+                               thermistor=source.scene.ambient + SELF_HEATING_C)
     bus.attach(ADDRESSES[0], emulator)
     return SimulatedAMG88xx(emulator, bus, source.seed, rate=fps, moving_average=moving_average, timeout=timeout)

@@ -51,7 +51,7 @@ from ..melexis import (
     gain_ratio,
     stuck_run,
 )
-from ..registers import DEFAULT_RETRIES, bus_path
+from ..registers import DEFAULT_RETRIES, bus_choice
 from . import calibration
 from .calibration import Calibration, CalibrationError
 
@@ -418,17 +418,17 @@ def _row_col(pixel: int) -> list[int]:
     return [int(pixel) // 32, int(pixel) % 32]
 
 
-def open_mlx90640(target: str | None, *, i2c: BusioI2C | None = None, address: int | str = ADDRESS,
+def open_mlx90640(target: str | None, *, i2c: BusioI2C | str | None = None, address: int | str = ADDRESS,
                   refresh_hz: float | None = None, emissivity: float = 0.95, reflected_temp: float | None = None,
                   pattern: str | None = None, resolution: int | None = None, per_subpage: bool = False,
                   clock: Clock | None = None, timeout: float | None = None,
                   chunk_words: int = DEFAULT_CHUNK_WORDS) -> MLX90640Sensor:
-    """The `mlx90640[:BUS]` sensor: BUS is an i2c-dev path or number (default /dev/i2c-1), or pass `i2c=`.
+    """The `mlx90640[:BUS]` sensor: BUS is an i2c-dev path or number (default: the board's header bus), or pass `i2c=`.
 
     Full frames come at half `refresh_hz` (the sensor measures one subpage per refresh); `per_subpage`
     returns a frame after every subpage instead.
     """
-    name = bus_path(target) if (target or i2c is None) else None
+    i2c, name = bus_choice(target, i2c)
     return MLX90640Sensor(i2c, bus=name, address=address, refresh_hz=refresh_hz, resolution=resolution,
                           pattern=pattern, emissivity=emissivity, reflected_temp=reflected_temp,
                           per_subpage=per_subpage, clock=clock, timeout=timeout, chunk_words=chunk_words)

@@ -97,14 +97,7 @@ def open_sim(target: str | None, *, rate: float | None = None, refresh_hz: float
     clock = PacedClock() if realtime else VirtualClock()
     source = SceneSource(MLX90640_SHAPE, scene=make_scene(scene) if scene else None, noise=noise, seed=seed)
     bus = FakeI2CBus(int(bus_hz), clock)
-
-    def sample(t: float) -> Any:
-        # One noise draw per measurement; scene time snapped to the measurement grid so that the few
-        # milliseconds the driver takes to configure the sensor do not change the frames of a seed.
-        index = round(t * refresh)
-        return source.sample(index, index / refresh)
-
-    emulator = MLX90640Emulator(clock, synthetic_eeprom(SIM_EEPROM_SEED), scene=sample,
+    emulator = MLX90640Emulator(clock, synthetic_eeprom(SIM_EEPROM_SEED), scene=source.per_measurement(refresh),
                                 ta=source.scene.ambient + SELF_HEATING_C, emissivity=emissivity,
                                 reflected_temp=reflected_temp)
     bus.attach(0x33, emulator)

@@ -41,7 +41,7 @@ from ..melexis import (
     gain_ratio,
     stuck_run,
 )
-from ..registers import bus_path
+from ..registers import bus_choice
 from . import calibration
 from .calibration import Calibration, CalibrationError
 
@@ -208,11 +208,12 @@ class MLX90641Sensor(MelexisSensor):
         return Frame(data, "C", self._wall_start + timedelta(seconds=elapsed), self.kind, meta)
 
 
-def open_mlx90641(target: str | None, *, i2c: BusioI2C | None = None, address: int | str = ADDRESS,
+def open_mlx90641(target: str | None, *, i2c: BusioI2C | str | None = None, address: int | str = ADDRESS,
                   refresh_hz: float | None = None, resolution: int | None = None, emissivity: float | None = None,
                   reflected_temp: float | None = None, clock: Clock | None = None,
                   timeout: float | None = None) -> MLX90641Sensor:
-    """The `mlx90641[:BUS]` sensor: BUS is an i2c-dev path or number (default /dev/i2c-1), or pass `i2c=`."""
-    name = bus_path(target) if (target or i2c is None) else None
+    """The `mlx90641[:BUS]` sensor: BUS is an i2c-dev path or number (default: the board's header bus), or
+    pass `i2c=`."""
+    i2c, name = bus_choice(target, i2c)
     return MLX90641Sensor(i2c, bus=name, address=address, refresh_hz=refresh_hz, resolution=resolution,
                           emissivity=emissivity, reflected_temp=reflected_temp, clock=clock, timeout=timeout)

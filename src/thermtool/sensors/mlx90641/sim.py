@@ -1,6 +1,6 @@
 """The `sim-mlx90641` camera: a synthetic scene measured by the emulated MLX90641, read by the real driver.
 
-scene (SceneSource at 12x16) -> MLX90641Emulator (inverse calibration of a synthetic, Hamming-coded
+scene (SceneSource at 16x12) -> MLX90641Emulator (inverse calibration of a synthetic, Hamming-coded
 EEPROM; measurement timing on the bus clock) -> FakeI2CBus -> MLX90641Sensor. `realtime=False` runs on
 a virtual clock (instant, reproducible with `seed`).
 """
@@ -39,7 +39,7 @@ def open_sim_mlx90641(target: str | None, *, rate: float | None = None, refresh_
                       seed: int | None = None, realtime: bool = True, noise: float = 0.15,
                       emissivity: float = 0.95, reflected_temp: float | None = None, resolution: int | None = None,
                       timeout: float | None = None, scene: str | None = None) -> SimulatedMLX90641:
-    """The simulated MLX90641 (12x16): `rate` (= `refresh_hz`, one frame per measurement; default 8)."""
+    """The simulated MLX90641 (16x12): `rate` (= `refresh_hz`, one frame per measurement; default 8)."""
     if target:
         raise InputError(f"sensor 'sim-mlx90641' takes no target, got sim-mlx90641:{target}")
     given = one_rate(rate, refresh_hz)  # the MLX90641 gives a frame per refresh
@@ -50,12 +50,7 @@ def open_sim_mlx90641(target: str | None, *, rate: float | None = None, refresh_
     clock: Clock = SystemClock() if realtime else VirtualClock()
     source = SceneSource((ROWS, COLS), scene=make_scene(scene) if scene else None, noise=noise, seed=seed)
     bus = FakeI2CBus(DEFAULT_BUS_HZ, clock)
-
-    def sample(t: float) -> Any:
-        index = round(t * refresh)
-        return source.sample(index, index / refresh)
-
-    emulator = MLX90641Emulator(clock, synthetic_eeprom(SIM_EEPROM_SEED), scene=sample,
+    emulator = MLX90641Emulator(clock, synthetic_eeprom(SIM_EEPROM_SEED), scene=source.per_measurement(refresh),
                                 ta=source.scene.ambient + SELF_HEATING_C, emissivity=emissivity,
                                 reflected_temp=reflected_temp)
     bus.attach(ADDRESS, emulator)

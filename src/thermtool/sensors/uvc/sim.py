@@ -34,7 +34,7 @@ class SimulatedUVC(SimulatedMixin, UVCSensor):
 def open_sim_uvc(target: str | None, *, rate: float | None = None, seed: int | None = None, realtime: bool = True,
                  noise: float = 0.1, radiometry: bool | None = None, timeout: float | None = None,
                  scene: str | None = None) -> SimulatedUVC:
-    """A simulated InfiRay P2 Pro (default; 192x256) or PureThermal Lepton 3.5 (120x160) on USB."""
+    """A simulated InfiRay P2 Pro (default; 256x192) or PureThermal Lepton 3.5 (160x120) on USB."""
     model = (target or "infiray").lower()
     if model not in SIM_MODELS:
         raise InputError(f"sim-uvc models are {', '.join(SIM_MODELS)}, got sim-uvc:{target}")
