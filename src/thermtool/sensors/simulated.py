@@ -1,8 +1,10 @@
 """What the simulated cameras look at: noisy, reproducible samples of a synthetic scene.
 
 `sim` (sensors/mlx90640/sim.py) and `sim-lepton` (sensors/lepton/sim.py) feed these samples to the
-emulators, whose output the real drivers decode. The noise is drawn from a generator seeded per frame
-index, so a given seed reproduces the same frames whatever the timing.
+emulators, whose output the real drivers decode. The noise is drawn from a generator seeded per
+measurement index, so on a virtual clock (`realtime=False`, `--no-realtime`) a seed reproduces the same
+frames on every run. In real time, which measurements a read catches depends on when it reads (a loaded
+machine reads later), so frames of one seed can differ between runs.
 """
 
 from __future__ import annotations
