@@ -8,6 +8,7 @@ once and each test checks one. Times are generous safety bounds for a loaded mac
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -75,6 +76,8 @@ def _cases() -> list[Case]:
              "file:out/.thermtool-snapshot.lock"),
         Case("snapshot-mlx90641", ["snapshot", "--sensor", "sim-mlx90641", "--refresh-hz", "0.5",
                                    "--out", "{dir}/out/s.npy"], "file:out/.thermtool-snapshot.lock"),
+        Case("snapshot-json", ["snapshot", "--sensor", "sim", "--refresh-hz", "0.5", "--log-format", "json",
+                               "--out", "{dir}/out/s.png"], "file:out/.thermtool-snapshot.lock"),
         Case("snapshot-remote", ["snapshot", "--sensor", "{remote}", "--out", "{dir}/out/s.npy"], "busy"),
         Case("snapshot-sim-sigint", ["snapshot", "--sensor", "sim", "--refresh-hz", "0.5", "--out", "{dir}/out/s.npy"],
              "file:out/.thermtool-snapshot.lock", signal.SIGINT),
@@ -279,3 +282,5 @@ def test_a_signal_ends_the_command_promptly_and_cleanly(outcomes: dict[str, Outc
     assert "Traceback" not in outcome.stderr and "internal error" not in outcome.stderr, outcome.stderr
     assert outcome.seconds < STOP_BOUND, f"took {outcome.seconds:.1f} s"
     assert not outcome.leftovers
+    if "json" in case.args:  # cron's one line per run, in the format asked
+        assert [json.loads(line)["exit_code"] for line in outcome.stderr.splitlines()] == [case.code]
