@@ -88,6 +88,9 @@ def _cases() -> list[Case]:
         Case("watch-remote", ["watch", "--sensor", "{remote}"], "busy"),
         Case("serve-sim", ["serve", "--sensor", "sim", "--refresh-hz", "0.5", "--port", "0"], "stderr:http://"),
         Case("serve-remote", ["serve", "--sensor", "{remote}", "--port", "0"], "busy"),
+        Case("view-web-replay", ["view", "-b", "web", "--sensor", "replay:{rec}", "--fps", "0.25", "--realtime",
+                                 "--port", "0"],
+             "stderr:http://"),
         Case("view-terminal-sim", ["view", "-b", "terminal", "--sensor", "sim", "--refresh-hz", "2"], "tty", tty=True),
         Case("view-terminal-amg88xx", ["view", "-b", "terminal", "--sensor", "sim-amg88xx", "--refresh-hz", "1"], "tty",
              tty=True),
@@ -151,6 +154,7 @@ class Pipe:
 
     def __init__(self, read: Callable[[], bytes]) -> None:
         self.text = ""
+        self.closed = False
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._pump, args=(read,), daemon=True)
         self._thread.start()
@@ -163,13 +167,15 @@ class Pipe:
                 chunk = b""
             with self._changed:
                 self.text += chunk.decode(errors="replace")
+                self.closed = not chunk
                 self._changed.notify_all()
             if not chunk:
                 return
 
     def wait_for(self, predicate: Callable[[str], bool], end: float) -> bool:
         with self._changed:
-            return self._changed.wait_for(lambda: predicate(self.text), max(0.0, end - time.monotonic()))
+            self._changed.wait_for(lambda: predicate(self.text) or self.closed, max(0.0, end - time.monotonic()))
+            return predicate(self.text)
 
     def finish(self) -> str:
         self._thread.join(10.0)
