@@ -41,21 +41,16 @@ def stop_signals() -> Iterator[None]:
 
     Only the main thread can take signals; elsewhere (a test calling the CLI from a thread) nothing changes.
     """
+    _received.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def terminate(signum: int, _frame: FrameType | None) -> None:
+    def stop(signum: int, _frame: FrameType | None) -> None:
         _note(signum)
-        raise Terminated
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
-    def interrupt(signum: int, _frame: FrameType | None) -> None:
-        _note(signum)
-        raise KeyboardInterrupt
-
-    _received.clear()
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, terminate),
-                signal.SIGINT: signal.signal(signal.SIGINT, interrupt)}
+    previous = {sig: signal.signal(sig, stop) for sig in EXIT_CODES}
     try:
         yield
     finally:
