@@ -6,6 +6,8 @@ CI runs as root, like the cron jobs these attacks target: a planted link must no
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -76,6 +78,15 @@ def test_fifo_or_folder_as_lock_is_refused_without_blocking(tmp_path: Path,
     (tmp_path / "dir.lock").mkdir()
     assert _snapshot(tmp_path / "s.npy", "--lock", str(tmp_path / "dir.lock")) == 2
     _one_error_line(capsys, "is a folder")
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv", ".json"])
+def test_a_fifo_as_heatmap_points_is_refused_without_blocking(tmp_path: Path, suffix: str) -> None:
+    fifo = tmp_path / f"points{suffix}"
+    os.mkfifo(fifo)
+    done = subprocess.run([sys.executable, "-m", "thermtool", "heatmap", str(fifo), "-o", str(tmp_path / "h.png")],
+                          capture_output=True, text=True, timeout=30)  # a blocking open would end only here
+    assert done.returncode == 2 and "not a regular file" in done.stderr, done.stderr
 
 
 def _days() -> list[str]:
