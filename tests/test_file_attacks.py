@@ -89,6 +89,19 @@ def test_a_fifo_as_heatmap_points_is_refused_without_blocking(tmp_path: Path, su
     assert done.returncode == 2 and "not a regular file" in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize("which", ["config", "mqtt-password-file"])
+def test_a_fifo_as_a_settings_file_is_refused_without_blocking(tmp_path: Path, which: str) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    args, env = ["sensors"], {**os.environ, "THERMTOOL_CONFIG": str(fifo)}
+    if which != "config":
+        args, env["THERMTOOL_CONFIG"] = ["watch", "--sensor", "sim", "--mqtt", "mqtt://u@127.0.0.1:9",
+                                         "--mqtt-password-file", str(fifo)], str(tmp_path / "none.toml")
+    done = subprocess.run([sys.executable, "-m", "thermtool", *args], capture_output=True, text=True, env=env,
+                          timeout=30)  # a blocking open would end only here
+    assert done.returncode == 2 and "not a regular file" in done.stderr, done.stderr
+
+
 def _days() -> list[str]:
     today = datetime.now(timezone.utc)
     return [(today + timedelta(days=d)).strftime("%Y%m%d") for d in (0, 1)]
