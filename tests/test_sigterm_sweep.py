@@ -42,7 +42,9 @@ class Case:
 
     name: str
     args: list[str]
-    ready: str  # "file:NAME" (under the case folder), "stderr:TEXT", "stdout", "tty" (screen output), "busy"
+    #: "file:NAME" (under the case folder), "stderr:TEXT", "stdout", "tty" (screen output), "connected" (to the
+    #: case's silent server), "busy" (its signal handlers are in place)
+    ready: str
     signum: int = signal.SIGTERM
     tty: bool = False
 
@@ -69,7 +71,7 @@ def _cases() -> list[Case]:
     cases = [Case(f"capture-{kind.split(':')[0]}", ["capture", "--sensor", kind, *rate, "--out", "{dir}/out"],
                   "file:out/capture.json") for kind, rate in slow.items()]
     cases += [
-        Case("capture-remote", ["capture", "--sensor", "{remote}", "--out", "{dir}/out"], "busy"),
+        Case("capture-remote", ["capture", "--sensor", "{remote}", "--out", "{dir}/out"], "connected"),
         Case("capture-sim-sigint", ["capture", "--sensor", "sim", "--rate", "0.25", "--out", "{dir}/out"],
              "file:out/capture.json", signal.SIGINT),
         Case("snapshot-sim", ["snapshot", "--sensor", "sim", "--refresh-hz", "0.5", "--out", "{dir}/out/s.png"],
@@ -78,27 +80,27 @@ def _cases() -> list[Case]:
                                    "--out", "{dir}/out/s.npy"], "file:out/.thermtool-snapshot.lock"),
         Case("snapshot-json", ["snapshot", "--sensor", "sim", "--refresh-hz", "0.5", "--log-format", "json",
                                "--out", "{dir}/out/s.png"], "file:out/.thermtool-snapshot.lock"),
-        Case("snapshot-remote", ["snapshot", "--sensor", "{remote}", "--out", "{dir}/out/s.npy"], "busy"),
+        Case("snapshot-remote", ["snapshot", "--sensor", "{remote}", "--out", "{dir}/out/s.npy"], "connected"),
         Case("snapshot-sim-sigint", ["snapshot", "--sensor", "sim", "--refresh-hz", "0.5", "--out", "{dir}/out/s.npy"],
              "file:out/.thermtool-snapshot.lock", signal.SIGINT),
         Case("watch-sim", ["watch", "--sensor", "sim", "--rate", "0.25"], "stderr:watching"),
         Case("watch-lepton", ["watch", "--sensor", "sim-lepton", "--rate", "1"], "stderr:watching"),
         Case("watch-amg88xx", ["watch", "--sensor", "sim-amg88xx", "--rate", "1"], "stderr:watching"),
         Case("watch-replay", ["watch", "--sensor", "replay:{rec}", "--rate", "0.25"], "stderr:watching"),
-        Case("watch-remote", ["watch", "--sensor", "{remote}"], "busy"),
+        Case("watch-remote", ["watch", "--sensor", "{remote}"], "connected"),
         Case("serve-sim", ["serve", "--sensor", "sim", "--refresh-hz", "0.5", "--port", "0"], "stderr:http://"),
-        Case("serve-remote", ["serve", "--sensor", "{remote}", "--port", "0"], "busy"),
+        Case("serve-remote", ["serve", "--sensor", "{remote}", "--port", "0"], "connected"),
         Case("view-web-replay", ["view", "-b", "web", "--sensor", "replay:{rec}", "--fps", "0.25", "--realtime",
                                  "--port", "0"],
              "stderr:http://"),
         Case("view-terminal-sim", ["view", "-b", "terminal", "--sensor", "sim", "--refresh-hz", "2"], "tty", tty=True),
         Case("view-terminal-amg88xx", ["view", "-b", "terminal", "--sensor", "sim-amg88xx", "--refresh-hz", "1"], "tty",
              tty=True),
-        Case("view-terminal-remote", ["view", "-b", "terminal", "--sensor", "{remote}"], "busy", tty=True),
+        Case("view-terminal-remote", ["view", "-b", "terminal", "--sensor", "{remote}"], "connected", tty=True),
         Case("view-terminal-sigint", ["view", "-b", "terminal", "--sensor", "sim-mlx90641", "--refresh-hz", "0.5"],
              "tty", signal.SIGINT, tty=True),
         Case("stats-sim", ["stats", "--sensor", "sim", "--refresh-hz", "0.5", "--count", "5"], "busy"),
-        Case("stats-remote", ["stats", "--sensor", "{remote}"], "busy"),
+        Case("stats-remote", ["stats", "--sensor", "{remote}"], "connected"),
         Case("render-recording", ["render", "{big}", "--interp", "spline", "--size", "1280x960",
                                   "-o", "{dir}/out/p.png"], "file:out/p-0000.png"),
         Case("info-many", ["info", *["{frame}"] * 5000], "stdout"),
@@ -119,7 +121,7 @@ class SilentServer:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
-        self._held: list[socket.socket] = []
+        self.held: list[socket.socket] = []
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -127,14 +129,14 @@ class SilentServer:
     def _accept(self) -> None:
         while not self._done.is_set():
             try:
-                self._held.append(self._listener.accept()[0])
+                self.held.append(self._listener.accept()[0])
             except TimeoutError:
                 continue
 
     def close(self) -> None:
         self._done.set()
         self._thread.join(5.0)
-        for conn in self._held:
+        for conn in self.held:
             conn.close()
         self._listener.close()
 
@@ -152,14 +154,14 @@ def _handles(pid: int, signum: int) -> bool:
 class Pipe:
     """Collects a stream's text on a thread (so the process never blocks writing) and waits for content."""
 
-    def __init__(self, read: Callable[[], bytes]) -> None:
+    def __init__(self, read: Callable[[], bytes], close: Callable[[], None] = lambda: None) -> None:
         self.text = ""
         self.closed = False
         self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._pump, args=(read,), daemon=True)
+        self._thread = threading.Thread(target=self._pump, args=(read, close), daemon=True)
         self._thread.start()
 
-    def _pump(self, read: Callable[[], bytes]) -> None:
+    def _pump(self, read: Callable[[], bytes], close: Callable[[], None]) -> None:
         while True:
             try:
                 chunk = read()
@@ -170,6 +172,7 @@ class Pipe:
                 self.closed = not chunk
                 self._changed.notify_all()
             if not chunk:
+                close()
                 return
 
     def wait_for(self, predicate: Callable[[str], bool], end: float) -> bool:
@@ -195,10 +198,12 @@ def _start(case: Case, args: list[str]) -> tuple[subprocess.Popen[bytes], Pipe, 
     proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=stderr, env=env, start_new_session=True)
     os.close(slave)
     assert proc.stderr is not None
-    return proc, Pipe(lambda: os.read(master, 65536)), Pipe(lambda: proc.stderr.read1())  # type: ignore[union-attr]
+    screen = Pipe(lambda: os.read(master, 65536), lambda: os.close(master))
+    return proc, screen, Pipe(lambda: proc.stderr.read1())  # type: ignore[union-attr]
 
 
-def _wait_ready(case: Case, proc: subprocess.Popen[bytes], folder: Path, out: Pipe, err: Pipe) -> str:
+def _wait_ready(case: Case, proc: subprocess.Popen[bytes], folder: Path, out: Pipe, err: Pipe,
+                server: SilentServer) -> str:
     """Wait until the case's process is at work; '' when it is, else what went wrong."""
     end = time.monotonic() + READY_BOUND
     kind, _, what = case.ready.partition(":")
@@ -210,6 +215,10 @@ def _wait_ready(case: Case, proc: subprocess.Popen[bytes], folder: Path, out: Pi
         ready = err.wait_for(lambda text: what in text, end)
     elif kind in ("stdout", "tty"):
         ready = out.wait_for(bool, end)
+    elif kind == "connected":
+        while not server.held and proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        ready = bool(server.held)
     else:  # busy: the command's own signal handling is in place
         while not _handles(proc.pid, signal.SIGTERM) and proc.poll() is None and time.monotonic() < end:
             time.sleep(0.05)
@@ -221,13 +230,14 @@ def _wait_ready(case: Case, proc: subprocess.Popen[bytes], folder: Path, out: Pi
 
 
 def _run(case: Case, fill: dict[str, str], folder: Path) -> Outcome:
-    """Start the case, signal it once at work, and report how it ended."""
+    """Start the case (with a silent server of its own), signal it once at work, and report how it ended."""
     folder.mkdir()
-    args = [arg.format(dir=folder, **fill) for arg in case.args]
+    server = SilentServer()
+    args = [arg.format(dir=folder, remote=f"remote:ws://127.0.0.1:{server.port}/ws", **fill) for arg in case.args]
     proc, out, err = _start(case, args)
     outcome = Outcome()
     try:
-        outcome.problem = _wait_ready(case, proc, folder, out, err)
+        outcome.problem = _wait_ready(case, proc, folder, out, err, server)
         sent = time.monotonic()
         proc.send_signal(case.signum)
         try:
@@ -239,6 +249,7 @@ def _run(case: Case, fill: dict[str, str], folder: Path) -> Outcome:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        server.close()
     outcome.returncode = proc.returncode
     outcome.stderr = err.finish()
     outcome.leftovers = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.part"))
@@ -268,16 +279,12 @@ def _inputs(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
-    """Every case run once, a few at a time, against one silent server."""
+    """Every case run once, a few at a time."""
     root = tmp_path_factory.mktemp("sweep")
-    server = SilentServer()
-    try:
-        fill = {**_inputs(root / "inputs"), "remote": f"remote:ws://127.0.0.1:{server.port}/ws"}
-        with ThreadPoolExecutor(PARALLEL) as pool:
-            futures = {case.name: pool.submit(_run, case, fill, root / case.name) for case in CASES}
-            yield {name: future.result() for name, future in futures.items()}
-    finally:
-        server.close()
+    fill = _inputs(root / "inputs")
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        futures = {case.name: pool.submit(_run, case, fill, root / case.name) for case in CASES}
+        yield {name: future.result() for name, future in futures.items()}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
