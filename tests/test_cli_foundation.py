@@ -150,10 +150,11 @@ def test_config_file_and_environment_precedence(tmp_path: Path, monkeypatch: pyt
     config = tmp_path / "config.toml"
     config.write_text('[defaults]\nsensor = "sim"\n\n[snapshot]\nseed = 5\n')
     monkeypatch.setenv("THERMTOOL_CONFIG", str(config))
-    assert run(["snapshot", "--out", str(tmp_path / "a.npy")]) == 0  # sensor from [defaults]
+    virtual = "--no-realtime"  # a seed's frames are reproducible on the virtual clock (in real time, timing decides)
+    assert run(["snapshot", virtual, "--out", str(tmp_path / "a.npy")]) == 0  # sensor from [defaults]
     monkeypatch.setenv("THERMTOOL_SEED", "6")
-    assert run(["snapshot", "--out", str(tmp_path / "b.npy")]) == 0  # env beats file
-    assert run(["snapshot", "--seed", "5", "--out", str(tmp_path / "c.npy")]) == 0  # flag beats env
+    assert run(["snapshot", virtual, "--out", str(tmp_path / "b.npy")]) == 0  # env beats file
+    assert run(["snapshot", virtual, "--seed", "5", "--out", str(tmp_path / "c.npy")]) == 0  # flag beats env
     a, b, c = (load_frame(tmp_path / n).data for n in ("a.npy", "b.npy", "c.npy"))
     assert np.array_equal(a, c) and not np.array_equal(a, b)
 

@@ -6,6 +6,8 @@ CI runs as root, like the cron jobs these attacks target: a planted link must no
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -76,6 +78,28 @@ def test_fifo_or_folder_as_lock_is_refused_without_blocking(tmp_path: Path,
     (tmp_path / "dir.lock").mkdir()
     assert _snapshot(tmp_path / "s.npy", "--lock", str(tmp_path / "dir.lock")) == 2
     _one_error_line(capsys, "is a folder")
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv", ".json"])
+def test_a_fifo_as_heatmap_points_is_refused_without_blocking(tmp_path: Path, suffix: str) -> None:
+    fifo = tmp_path / f"points{suffix}"
+    os.mkfifo(fifo)
+    done = subprocess.run([sys.executable, "-m", "thermtool", "heatmap", str(fifo), "-o", str(tmp_path / "h.png")],
+                          capture_output=True, text=True, timeout=30)  # a blocking open would end only here
+    assert done.returncode == 2 and "not a regular file" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("which", ["config", "mqtt-password-file"])
+def test_a_fifo_as_a_settings_file_is_refused_without_blocking(tmp_path: Path, which: str) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    args, env = ["sensors"], {**os.environ, "THERMTOOL_CONFIG": str(fifo)}
+    if which != "config":
+        args, env["THERMTOOL_CONFIG"] = ["watch", "--sensor", "sim", "--mqtt", "mqtt://u@127.0.0.1:9",
+                                         "--mqtt-password-file", str(fifo)], str(tmp_path / "none.toml")
+    done = subprocess.run([sys.executable, "-m", "thermtool", *args], capture_output=True, text=True, env=env,
+                          timeout=30)  # a blocking open would end only here
+    assert done.returncode == 2 and "not a regular file" in done.stderr, done.stderr
 
 
 def _days() -> list[str]:

@@ -94,7 +94,9 @@ def mutate(data: bytes, mutations: list[tuple[str, int, int, bytes]]) -> bytes:
             del out[packet:packet + PACKET_BYTES]
         elif kind == "swap":
             other = packet + PACKET_BYTES * (1 + size % 70)
-            if other + PACKET_BYTES <= len(out):
+            # Two packets with the same ID (packet number; segment number on packet 20) from different segments
+            # cannot be told apart: VoSPI's CRC covers each packet alone. Swapping them is no detectable fault.
+            if other + PACKET_BYTES <= len(out) and out[packet:packet + 2] != out[other:other + 2]:
                 a, b = bytes(out[packet:packet + PACKET_BYTES]), bytes(out[other:other + PACKET_BYTES])
                 out[packet:packet + PACKET_BYTES], out[other:other + PACKET_BYTES] = b, a
     return bytes(out)

@@ -183,6 +183,18 @@ def test_a_silent_server_gives_a_read_timeout_not_a_hang() -> None:
         remote.read()
 
 
+def test_a_link_that_cannot_start_is_a_one_line_error_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    def out_of_descriptors() -> asyncio.AbstractEventLoop:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(asyncio, "new_event_loop", out_of_descriptors)
+    remote = open_remote("ws://127.0.0.1:9/ws", connect_timeout=30.0)
+    start = time.monotonic()
+    with pytest.raises(SensorError, match="cannot start the link: Too many open files"):
+        remote.open()
+    assert time.monotonic() - start < 5.0  # at once, not after the 30 s connect timeout
+
+
 def test_broken_http_bodies_are_retried_with_backoff() -> None:
     log: list[str] = []
     body = b"[" * 50_000 + b"]" * 50_000

@@ -10,6 +10,7 @@ import pytest
 from thermtool import EndOfStream, Frame, InputError, UnknownNameError, open_sensor
 from thermtool.formats.npz import write_recording
 from thermtool.sensors import parse_spec
+from thermtool.sensors.base import STOP_POLL_S
 from thermtool.sensors.pacing import Pacer
 from thermtool.sensors.scene import SKIN_C, Scene
 
@@ -79,16 +80,19 @@ def test_sim_lepton_shapes() -> None:
 
 def test_pacer_spaces_ticks_and_never_bursts() -> None:
     clock = FakeClock()
-    pacer = Pacer(True, clock.monotonic, clock.sleep)
-    pacer.wait(0.5)
-    assert clock.sleeps == []
-    pacer.wait(0.5)
-    assert clock.sleeps == [pytest.approx(0.5)]
+    pacer = Pacer(True, clock)
+
+    def waited() -> float:
+        start = clock.now
+        pacer.wait(0.5)
+        return clock.now - start
+
+    assert waited() == 0
+    assert waited() == pytest.approx(0.5)
     clock.now += 3.0  # the consumer was slow
-    pacer.wait(0.5)
-    pacer.wait(0.5)
-    assert clock.sleeps[-1] == pytest.approx(0.5)  # no burst after a stall
-    assert len(clock.sleeps) == 2
+    assert waited() == 0
+    assert waited() == pytest.approx(0.5)  # no burst after a stall
+    assert max(clock.sleeps) <= STOP_POLL_S  # slept in stop-aware slices
 
 
 def _recording(tmp_path: Path, gaps: list[float]) -> Path:
@@ -101,20 +105,20 @@ def test_replay_recorded_pace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     path = _recording(tmp_path, [0.25, 0.5, 30.0])
     sensor = open_sensor(f"replay:{path}")
     clock = FakeClock()
-    sensor._pacer = Pacer(True, clock.monotonic, clock.sleep)
+    sensor._pacer = Pacer(True, clock)
     values = [f.data[0, 0] for f in sensor]
     assert values == [0, 1, 2, 3]
-    assert clock.sleeps == [pytest.approx(0.25), pytest.approx(0.5), pytest.approx(10.0)]  # long gaps capped
+    assert sum(clock.sleeps) == pytest.approx(0.25 + 0.5 + 10.0)  # the 30 s gap capped at 10 s
 
 
 def test_replay_fixed_rate_and_loop(tmp_path: Path) -> None:
     path = _recording(tmp_path, [5.0, 5.0])
     sensor = open_sensor(f"replay:{path}", rate=4.0, loop=True)
     clock = FakeClock()
-    sensor._pacer = Pacer(True, clock.monotonic, clock.sleep)
+    sensor._pacer = Pacer(True, clock)
     values = [sensor.read().data[0, 0] for _ in range(7)]
     assert values == [0, 1, 2, 0, 1, 2, 0]
-    assert all(s == pytest.approx(0.25) for s in clock.sleeps)
+    assert sum(clock.sleeps) == pytest.approx(6 * 0.25)
     assert sensor.info["passes"] == 2
 
 
@@ -140,3 +144,14 @@ def test_replay_bad_targets(tmp_path: Path) -> None:
 def _take(sensor: object, n: int) -> list[Frame]:
     with sensor:  # type: ignore[attr-defined]
         return [sensor.read() for _ in range(n)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["sim", "sim-lepton:2", "sim-mlx90641", "sim-amg88xx", "sim-uvc:purethermal"])
+def test_a_seed_reproduces_the_frames_with_no_realtime(kind: str) -> None:
+    """What `--seed` promises: on the virtual clock (`--no-realtime`) a seed gives the same frames every run."""
+    def frames(seed: int) -> list[np.ndarray]:
+        return [f.data for f in _take(open_sensor(kind, seed=seed, realtime=False), 2)]
+
+    first, again, other = frames(5), frames(5), frames(6)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not np.array_equal(first[0], other[0])

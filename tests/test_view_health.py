@@ -56,6 +56,23 @@ def test_after_a_replay_ends_the_rate_does_not_stay(tmp_path: Path) -> None:
     assert "fps" not in first and first.startswith("stream ended") and "end of stream" in second
 
 
+def test_a_driver_bug_ends_the_feed_with_a_shown_error_not_a_dead_thread(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    recording = write_recording(frames(3), tmp_path / "short.npz")
+    session = session_over(f"replay:{recording}", tmp_path)
+
+    def broken_callback(_sequence: int, _frame: Frame) -> None:
+        raise ValueError("a bug")
+
+    session.feed.on_frame = broken_callback
+    with session.feed:
+        until(lambda: not session.feed.running)
+        session.refresh()
+        _, second = session.status_lines()
+    assert "sensor error: internal error: ValueError: a bug" in second
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_a_remote_feed_that_loses_its_server_says_reconnecting(tmp_path: Path) -> None:
     pytest.importorskip("tornado")
     from thermtool.view.web import ServerThread, WebOptions, WebServer

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .fileio import read_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -74,7 +75,7 @@ def read_config(path: Path | None) -> Config:
     if path is None or not path.exists():
         return Config(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular_file(path).decode("utf-8")
         data = tomllib.loads(text)
     except UnicodeDecodeError:
         raise InputError(f"{path}: config file is not UTF-8 text") from None

@@ -8,6 +8,7 @@ import functools
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +19,15 @@ from .folders import OutputError, describe_os_error, open_folder
 #: Suffix of the temporary files outputs are staged in (`.NAME.XXXXXXXX.part`; hidden, so no reader takes them).
 PART_SUFFIX = ".part"
 _PART_NAME = re.compile(r"\.(.+)\.[a-z0-9_]{8}" + re.escape(PART_SUFFIX))
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of `path`; OSError unless it is a regular file (a FIFO or device would block or never end)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # opening a FIFO must not wait for a writer
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file: a FIFO, socket or device")
+        return handle.read()
 
 
 def check_writable(path: Path, *, force: bool = False) -> None:

@@ -68,6 +68,8 @@ def _open_binary(path: Path) -> io.BufferedReader:
         raise _fail(path, "no such file")
     if path.is_dir():
         raise _fail(path, "is a folder, expected a point file")
+    if not path.is_file():  # a FIFO or device would block the read forever or never end
+        raise _fail(path, "not a regular file (a FIFO, socket or device); refused")
     try:
         return path.open("rb")
     except PermissionError:

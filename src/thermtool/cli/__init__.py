@@ -157,9 +157,18 @@ def _fail(message: str, code: int, debug: bool) -> int:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (0 ok, 1 runtime failure, 2 bad usage/input, 130 interrupted)."""
+    """Run the CLI and return its exit code (0 ok, 1 runtime failure, 2 bad usage/input, 130 interrupted,
+    143 terminated)."""
+    from .signals import stop_signals
+
     argv = sys.argv[1:] if argv is None else list(argv)
-    debug = _debug_requested(argv)
+    with stop_signals():
+        return _run(argv, _debug_requested(argv))
+
+
+def _run(argv: list[str], debug: bool) -> int:
+    from .signals import Terminated, received_exit_code
+
     try:
         result: Any = cli.main(args=argv, prog_name="thermtool", standalone_mode=False,
                               auto_envvar_prefix="THERMTOOL")
@@ -167,13 +176,15 @@ def run(argv: list[str] | None = None) -> int:
         return 130
     except KeyboardInterrupt:
         return _fail("interrupted", 130, debug)
+    except Terminated:
+        return _fail("terminated", 143, debug)
     except click.ClickException as exc:
         hint = ""
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             hint = f" (see '{exc.ctx.command_path} --help')"
         return _fail(exc.format_message() + hint, exc.exit_code, debug)
-    except ThermtoolError as exc:
-        return _fail(str(exc), exc.exit_code, debug)
+    except ThermtoolError as exc:  # after SIGTERM/Ctrl-C, an error ending the command is the stop's doing
+        return _fail(str(exc), received_exit_code() or exc.exit_code, debug)
     except BrokenPipeError:
         return 1
     except Exception as exc:  # a bug: still one line unless --debug

@@ -43,7 +43,8 @@ class FiniteFloat(click.FloatRange):
 
 #: Sensor options: (flags, factory keyword, click keyword arguments).
 SENSOR_OPTIONS: list[tuple[tuple[str, ...], str, dict[str, Any]]] = [
-    (("--seed",), "seed", {"type": int, "help": "Simulated cameras: random seed for reproducible frames."}),
+    (("--seed",), "seed", {"type": int, "help": "Simulated cameras: random seed; with --no-realtime the "
+                                                "frames are the same on every run."}),
     (("--realtime/--no-realtime",), "realtime", {
         "default": None, "help": "Simulated cameras and replay: pace frames in real time (default; replay with --fps: "
                                  "no), or run on a virtual clock as fast as the computer allows."}),

@@ -20,6 +20,7 @@ from ..snapshot import STALE_PART_AGE, point_latest, read_with_retries, remove_s
 from .options import FiniteFloat, SensorRequest, sensor_option
 from .output import reporter
 from .render_options import RenderRequest, build_renderer, render_options
+from .signals import Terminated, received_exit_code
 
 LOCK_NAME = ".thermtool-snapshot.lock"
 MAX_WAIT = 7 * 86400.0  # a week: longer waits are typos (and overflow the interval timer)
@@ -99,11 +100,13 @@ def snapshot(ctx: click.Context, sensor_request: SensorRequest, out: str, fmt: s
                       units=frame.units, min=float(frame.data.min()), max=float(frame.data.max()),
                       attempts=attempts, deleted=len(deleted), stale_parts=len(stale),
                       seconds=time.monotonic() - started)
-    except ThermtoolError as exc:
+    except (ThermtoolError, Terminated, KeyboardInterrupt) as exc:  # a stop signal too: one JSON line
         if log_format == "text":
             raise
-        record.update(status="error", error=str(exc), exit_code=exc.exit_code, seconds=time.monotonic() - started)
+        code = received_exit_code() or getattr(exc, "exit_code", 1)
+        error = str(exc) or ("terminated" if isinstance(exc, Terminated) else "interrupted")
+        record.update(status="error", error=error, exit_code=code, seconds=time.monotonic() - started)
         click.echo(_log_line(log_format, record), err=True)
-        ctx.exit(exc.exit_code)
+        ctx.exit(code)
     if log_format == "json" or reporter().verbosity >= 0:
         click.echo(_log_line(log_format, record), err=True)

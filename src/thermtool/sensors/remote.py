@@ -174,7 +174,13 @@ class RemoteSensor(Sensor):
         self.connected = False
 
     def _thread_main(self, started: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
+        try:
+            loop = asyncio.new_event_loop()
+        except OSError as exc:  # out of file descriptors: a one-line error from open(), never a hung wait
+            self._fatal = f"cannot start the link: {exc.strerror or exc}"
+            self._settled.set()
+            started.set()
+            return
         self._loop = loop
         self._task = loop.create_task(self._supervise())
         started.set()

@@ -83,7 +83,7 @@ class ReplaySensor(Sensor):
                 raise InputError(f"{name} must be above 0, got {value}")
         self.rate, self.loop, self.fps = rate, loop, fps
         self.shape = parse_shape(shape)
-        self._pacer = Pacer(fps is None if realtime is None else realtime)
+        self._pacer = Pacer(fps is None if realtime is None else realtime, where=f"replay:{self.path}")
         self._frames: Iterator[Frame] = iter(())
         self._previous: Frame | None = None
         self._first: Frame | None = None

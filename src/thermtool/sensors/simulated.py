@@ -2,7 +2,9 @@
 
 Every simulated camera (`sim`, `sim-lepton`, `sim-mlx90641`, `sim-amg88xx`, `sim-uvc`: sensors/*/sim.py)
 feeds these samples to its emulator, whose output the real driver decodes. The noise is drawn from a
-generator seeded per frame index, so a given seed reproduces the same frames whatever the timing.
+generator seeded per measurement index, so on a virtual clock (`realtime=False`, `--no-realtime`) a seed
+reproduces the same frames on every run. In real time, which measurements a read catches depends on when
+it reads (a loaded machine reads later), so frames of one seed can differ between runs.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from ..errors import EndOfStream, SensorTimeoutError, ThermtoolError
+from ..errors import EndOfStream, SensorError, SensorTimeoutError, ThermtoolError
 from ..frame import Frame
 from ..sensors.base import Sensor
 
@@ -95,21 +95,25 @@ class FrameFeed:
             return (self._sequence, self._frame) if self._sequence > after and self._frame is not None else None
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                frame = self.sensor.read(self.read_timeout)
-            except SensorTimeoutError:
-                continue
-            except EndOfStream:
-                self.ended = True
-                break
-            except ThermtoolError as exc:
-                self.error = exc
-                break
-            self._publish(frame)
-        with self._changed:
-            self._finished = True
-            self._changed.notify_all()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self._publish(self.sensor.read(self.read_timeout))
+                except SensorTimeoutError:
+                    continue
+                except EndOfStream:
+                    self.ended = True
+                    break
+                except ThermtoolError as exc:
+                    self.error = exc
+                    break
+                except Exception as exc:  # a bug in a driver or callback: a shown error, never a silent dead thread
+                    self.error = SensorError(f"internal error: {type(exc).__name__}: {exc}")
+                    break
+        finally:
+            with self._changed:
+                self._finished = True
+                self._changed.notify_all()
 
     def _publish(self, frame: Frame) -> None:
         now = time.monotonic()

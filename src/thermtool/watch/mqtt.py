@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from .. import __version__
 from ..errors import InputError, MissingDependencyError
+from ..fileio import read_regular_file
 from ..units import TEMPERATURE_UNITS, UNIT_SYMBOLS
 from .events import Event
 
@@ -87,7 +88,7 @@ def with_password(target: MqttTarget, password: str | None = None, password_file
     else the URL's own; InputError when the file cannot be read (naming the file, never its content)."""
     if password_file is not None:
         try:
-            lines = password_file.read_text(encoding="utf-8").splitlines()
+            lines = read_regular_file(password_file).decode("utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or "not UTF-8 text"
             raise InputError(f"--mqtt-password-file {password_file}: cannot read it ({reason})") from None

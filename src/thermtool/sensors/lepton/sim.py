@@ -56,7 +56,7 @@ class SimLepton(Sensor):
                  seed: int) -> None:
         super().__init__()
         self.driver, self.emulator, self.rate, self.seed = driver, emulator, rate, seed
-        self._pacer = Pacer(realtime)
+        self._pacer = Pacer(realtime, where=self.kind)
 
     def _open(self) -> None:
         self._pacer.reset()
