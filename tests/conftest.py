@@ -109,3 +109,26 @@ def i2c_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(smbus2.smbus2, "ioctl", patched_ioctl)
     return transport
+
+
+@pytest.fixture
+def signal_and_wait() -> Callable[..., tuple[str, float]]:
+    """Send a signal to a running thermtool process and wait for it: (its stderr, seconds it took to exit).
+
+    The process is killed if it is still there afterwards, so a failing test leaves nothing running.
+    """
+    import signal as signals
+    import time
+
+    def stop(proc: subprocess.Popen[str], signum: int = signals.SIGTERM) -> tuple[str, float]:
+        try:
+            proc.send_signal(signum)
+            sent = time.monotonic()
+            _, err = proc.communicate(timeout=15)
+            return err, time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    return stop

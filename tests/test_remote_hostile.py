@@ -4,7 +4,6 @@ thread, each is counted, followed by backoff, and a stop is honoured within a se
 from __future__ import annotations
 
 import asyncio
-import signal
 import struct
 import subprocess
 import sys
@@ -231,30 +230,24 @@ def test_an_oversized_http_body_is_refused_before_it_is_read() -> None:
 
 
 @pytest.mark.parametrize("command", ["capture", "watch"])
-def test_sigterm_ends_a_command_on_a_silent_remote_within_a_second(tmp_path: Path, command: str) -> None:
+def test_sigterm_ends_a_command_on_a_silent_remote_within_a_second(tmp_path: Path, command: str,
+                                                                     signal_and_wait: Any) -> None:
     with Hostile([(r"/ws", Silent)]) as server:
         extra = ["--out", str(tmp_path / "out")] if command == "capture" else []
         proc = subprocess.Popen([sys.executable, "-m", "thermtool", command, "--sensor",
                                  f"remote:ws://127.0.0.1:{server.port}/ws", *extra],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            assert proc.stderr is not None
-            if command == "capture":
-                end = time.monotonic() + 20.0
-                while not (tmp_path / "out" / "capture.json").exists() and time.monotonic() < end:
-                    time.sleep(0.05)
-                assert (tmp_path / "out" / "capture.json").exists(), "capture did not start"
-            else:
-                assert "watching remote" in proc.stderr.readline()  # connected, now waiting for frames
-            time.sleep(0.2)
-            proc.send_signal(signal.SIGTERM)
-            stopped = time.monotonic()
-            _, err = proc.communicate(timeout=15)
-            elapsed = time.monotonic() - stopped
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        assert proc.stderr is not None
+        if command == "capture":
+            end = time.monotonic() + 20.0
+            while not (tmp_path / "out" / "capture.json").exists() and time.monotonic() < end:
+                time.sleep(0.05)
+            started = (tmp_path / "out" / "capture.json").exists()
+        else:
+            started = "watching remote" in proc.stderr.readline()  # connected, now waiting for frames
+        time.sleep(0.2)
+        err, elapsed = signal_and_wait(proc)
+    assert started, f"{command} did not start"
     assert proc.returncode == 143 and "Traceback" not in err
     assert elapsed < 1.0 + 2.0  # a second, plus slack for a loaded machine
 

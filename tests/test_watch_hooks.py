@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -185,27 +185,20 @@ def warm_mover_recording(path: Path, frames: int = 400, sensor: str = "rec") -> 
     return write_recording(recorded, path)
 
 
-def test_sigterm_ends_watch_within_the_exec_timeout_while_a_hook_hangs(tmp_path: Path) -> None:
+def test_sigterm_ends_watch_within_the_exec_timeout_while_a_hook_hangs(tmp_path: Path,
+                                                                        signal_and_wait: Any) -> None:
     marker = tmp_path / "hook-started"
     recording = warm_mover_recording(tmp_path / "mover.npz")
     hook = f"{sys.executable} -c \"import pathlib, time; pathlib.Path('{marker}').touch(); time.sleep(60)\""
     proc = subprocess.Popen([sys.executable, "-m", "thermtool", "watch", "--sensor", f"replay:{recording}",
                              "--warmup", "0.3", "--exec", hook, "--exec-timeout", "1.5"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30.0
-        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), "the hook never ran"
-        time.sleep(0.3)  # more events queue up behind the hanging hook
-        proc.send_signal(signal.SIGTERM)
-        stopped = time.monotonic()
-        _, err = proc.communicate(timeout=15)
-        elapsed = time.monotonic() - stopped
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    deadline = time.monotonic() + 30.0
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # more events queue up behind the hanging hook
+    err, elapsed = signal_and_wait(proc)
+    assert marker.exists(), "the hook never ran"
     assert proc.returncode == 143 and "Traceback" not in err
     assert elapsed < 1.5 + 1.0 + 2.0  # the hook's timeout plus a second, with slack for a loaded machine
     assert "killed after 1.5 s" in err
