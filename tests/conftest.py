@@ -132,3 +132,24 @@ def signal_and_wait() -> Callable[..., tuple[str, float]]:
                 proc.wait()
 
     return stop
+
+
+@pytest.fixture
+def terminal_view(tmp_path: Path) -> Callable[[Any], tuple[Any, Any, Any]]:
+    """A terminal view of a sensor drawing 256-colour cells into a buffer: (session, view, buffer)."""
+    import io
+
+    from rich.console import Console
+
+    from thermtool.view.feed import FrameFeed
+    from thermtool.view.session import ViewOptions, ViewSession, initial_state
+    from thermtool.view.terminal import TerminalView
+
+    def make(sensor: Any) -> tuple[Any, Any, Any]:
+        session = ViewSession(FrameFeed(sensor), initial_state(), ViewOptions(snapshot_dir=tmp_path))
+        buffer = io.StringIO()
+        view = TerminalView(session, color_system="256", stream=buffer)
+        view.console = Console(file=view.output, width=64, height=26, force_terminal=True, color_system="256")
+        return session, view, buffer
+
+    return make

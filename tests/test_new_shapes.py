@@ -3,18 +3,14 @@ and 192x256 (InfiRay P2 Pro), each from its simulated camera through its real dr
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from rich.console import Console
 
 from thermtool import load_frame, open_sensor
 from thermtool.cli import run
-from thermtool.view.feed import FrameFeed
-from thermtool.view.session import ViewOptions, ViewSession, initial_state
-from thermtool.view.terminal import TerminalView
 from thermtool.view.wire import decode_frame, encode_frame
 from thermtool.watch.watcher import watch
 
@@ -38,12 +34,8 @@ def test_every_command(kind: str, shape: tuple[int, int], tmp_path: Path, capsys
 
 
 @pytest.mark.parametrize(("kind", "shape"), KINDS.items())
-def test_live_view_pictures(kind: str, shape: tuple[int, int], tmp_path: Path) -> None:
-    session = ViewSession(FrameFeed(open_sensor(kind, seed=1)), initial_state(), ViewOptions(snapshot_dir=tmp_path))
-    buffer = io.StringIO()
-    view = TerminalView(session, color_system="256", stream=buffer)
-    view.console = Console(file=view.output, width=64, height=26, force_terminal=True,  # type: ignore[arg-type]
-                           color_system="256")
+def test_live_view_pictures(kind: str, shape: tuple[int, int], terminal_view: Any) -> None:
+    session, view, buffer = terminal_view(open_sensor(kind, seed=1))
     with session.feed:
         assert session.feed.wait(0, 10.0) is not None
         session.refresh()

@@ -12,14 +12,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
 from thermtool import open_sensor
-from thermtool.view.feed import FrameFeed
-from thermtool.view.session import ViewOptions, ViewSession, initial_state
-from thermtool.view.terminal import CellImage, CountingWriter, TerminalView, halfblock_pieces
+from thermtool.view.terminal import CellImage, CountingWriter, halfblock_pieces
 
 #: Runs the CLI; registers the live-view commands when the CLI does not list them yet.
 RUN = ("import sys\nfrom thermtool.cli import COMMANDS, run\n"
@@ -130,13 +129,8 @@ def test_escape_quits(tmux_view: tuple[Tmux, Path]) -> None:
     assert rc_file.read_text().strip() == "0"
 
 
-def test_frames_are_drawn_as_cells_and_counted(tmp_path: Path) -> None:
-    session = ViewSession(FrameFeed(open_sensor("sim", seed=1, rate=16)), initial_state(),
-                          ViewOptions(snapshot_dir=tmp_path))
-    buffer = io.StringIO()
-    view = TerminalView(session, color_system="256", stream=buffer)
-    view.console = Console(file=view.output, width=64, height=26, force_terminal=True,  # type: ignore[arg-type]
-                           color_system="256")
+def test_frames_are_drawn_as_cells_and_counted(terminal_view: Any) -> None:
+    session, view, buffer = terminal_view(open_sensor("sim", seed=1, rate=16))
     with session.feed:
         assert session.feed.wait(0, 10.0) is not None
         session.refresh()
